@@ -1,0 +1,55 @@
+"""eval_report: BM25, the base encoder and UAE side by side on held-out questions."""
+
+
+import time
+
+import mlflow
+from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+
+from uae_assets.assets.common import domain_of, domain_partitions, load_registered_student
+from uae_assets.assets.labels import base_passage_embeddings
+from uae_assets.resources import MLflowResource, Storage, StudentResource
+from uae_core.evaluation import bm25_system, dense_system, evaluate, to_markdown, write_report
+from uae_core.index import build_index, load_index
+from uae_core.metrics import METRICS
+from uae_core.qasper import Passage, Query
+
+
+class EvalConfig(Config):
+    split: str = "test"  # held out from training; tune on "dev"
+    scope: str = ""  # "" = the domain's scope
+
+
+@asset(partitions_def=domain_partitions, group_name="evaluation", code_version="1", pool="mlflow")
+def eval_report(context: AssetExecutionContext, config: EvalConfig, faiss_index: dict, passages: list[Passage],
+                queries: list[Query], student: StudentResource, mlflow_store: MLflowResource,
+                storage: Storage) -> Output[dict]:
+    """Metrics for every system on the same queries and passages; JSON + Markdown, logged to MLflow."""
+    started = time.perf_counter()
+    domain = domain_of(context)
+    scope = config.scope or domain.scope
+    held_out = [q for q in queries if q.split == config.split]
+    base_model, base_emb = base_passage_embeddings(student, storage, passages)
+    mlflow_store.client()
+    uae_model = load_registered_student(faiss_index["model_uri"], storage, faiss_index["max_seq_length"])
+    systems = {"bm25": bm25_system(passages),
+               "base": dense_system(base_model, build_index(base_emb)),
+               "uae": dense_system(uae_model, load_index(faiss_index["index_path"]))}
+    report = evaluate(systems, passages, held_out, scope, baseline="base")
+    report.update({"domain": domain.name, "split": config.split, "model_uri": faiss_index["model_uri"],
+                   "mlflow_run_id": faiss_index["run_id"], "base_model": student.model,
+                   "seconds": round(time.perf_counter() - started, 2)})
+    json_path, md_path = write_report(report, storage.path("reports", domain.name, "x").parent,
+                                      f"UAE evaluation: {domain.name} ({config.split} split)")
+    with mlflow.start_run(run_id=faiss_index["run_id"]):
+        for system, values in report["systems"].items():
+            mlflow.log_metrics({f"{config.split}_{system}_{m.replace('@', '_at_')}": values[m] for m in METRICS})
+        mlflow.log_artifact(str(json_path), artifact_path="eval")
+        mlflow.log_artifact(str(md_path), artifact_path="eval")
+    uae, base = report["systems"]["uae"], report["systems"]["base"]
+    return Output(report, metadata={
+        "report_json": MetadataValue.path(str(json_path)), "report_md": MetadataValue.path(str(md_path)),
+        "metrics": MetadataValue.md(to_markdown(report, f"{domain.name}: {config.split}")),
+        "queries": report["n_queries"], "uae_recall@1": round(uae["recall@1"], 4), "uae_map": round(uae["map"], 4),
+        "base_recall@1": round(base["recall@1"], 4), "base_map": round(base["map"], 4),
+        "seconds": report["seconds"]})

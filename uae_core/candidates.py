@@ -1,0 +1,55 @@
+"""Candidate sets: the K passages per training query that the teacher will label.
+
+Candidates are the union of what existing retrievers (BM25 and the base encoder) put on top, merged
+round-robin, inside the query's scope. Their quality bounds what distillation can learn: a useful passage
+that no retriever surfaces is never labeled. `gold_recall` says how often gold evidence made it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from uae_core.bm25 import BM25Index
+from uae_core.qasper import Passage, Query
+from uae_core.retrieval import Scope, bm25_rank, dense_rank, merge_rankings, scope_rows
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    query_id: str
+    passage_ids: tuple[str, ...]
+
+
+def build_candidate_sets(passages: Sequence[Passage], queries: Sequence[Query], k: int, scope: Scope,
+                         passage_emb: np.ndarray | None, query_emb: np.ndarray | None,
+                         sources: Sequence[str] = ("bm25", "dense")) -> list[CandidateSet]:
+    """Top-k merged candidates per query. `passage_emb`/`query_emb` come from the base encoder."""
+    allowed = scope_rows(passages, queries, scope)
+    rankings: list[list[np.ndarray]] = []
+    for source in sources:
+        if source == "bm25":
+            rankings.append(bm25_rank(BM25Index([p.text for p in passages]), queries, k, allowed))
+        elif source == "dense":
+            if passage_emb is None or query_emb is None:
+                raise ValueError("the dense candidate source needs base-encoder embeddings")
+            rankings.append(dense_rank(passage_emb, query_emb, k, allowed))
+        else:
+            raise ValueError(f"unknown candidate source {source!r}; use 'bm25' and/or 'dense'")
+    out = []
+    for i, q in enumerate(queries):
+        rows = merge_rankings([r[i] for r in rankings], k)
+        out.append(CandidateSet(q.query_id, tuple(passages[r].passage_id for r in rows)))
+    return out
+
+
+def gold_recall(candidate_sets: Sequence[CandidateSet], queries: Sequence[Query]) -> float:
+    """Fraction of queries with gold evidence whose candidates contain at least one gold passage."""
+    by_id = {q.query_id: q for q in queries}
+    with_gold = [c for c in candidate_sets if by_id[c.query_id].gold_passage_ids]
+    if not with_gold:
+        return float("nan")
+    hits = sum(bool(set(c.passage_ids) & set(by_id[c.query_id].gold_passage_ids)) for c in with_gold)
+    return hits / len(with_gold)

@@ -1,0 +1,56 @@
+"""The student: a sentence-transformers dual encoder (shared weights for queries and passages).
+
+Embeddings are L2-normalised, so inner product = cosine, which is what the FAISS index and the losses use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+
+from uae_core.models import resolve_student
+
+
+def load_student(spec: str, max_seq_length: int = 256, device: str = "cpu") -> SentenceTransformer:
+    model = SentenceTransformer(resolve_student(spec), device=device)
+    model.max_seq_length = max_seq_length
+    return model
+
+
+def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
+           show_progress: bool = False) -> np.ndarray:
+    """float32 [n, dim], unit norm. Sorted by length inside sentence-transformers for speed."""
+    if not texts:
+        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+    with torch.inference_mode():
+        emb = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=show_progress)
+    return np.ascontiguousarray(emb, dtype=np.float32)
+
+
+def embed_with_grad(model: SentenceTransformer, texts: list[str]) -> torch.Tensor:
+    """Differentiable, normalised embeddings for training."""
+    features = model.tokenize(texts)
+    features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+    out = model(features)["sentence_embedding"]
+    return torch.nn.functional.normalize(out, dim=-1)
+
+
+def cached_encode(model: SentenceTransformer, texts: list[str], cache_dir: str | Path, model_key: str,
+                  batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    """encode(), memoised on disk by (model_key, texts): the base encoder's passage embeddings serve both
+    candidate generation and evaluation, and a trained version's serve both promotion and the index."""
+    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"{model_key}-{model.max_seq_length}-{digest}.npy"
+    if path.is_file():
+        return np.load(path)
+    emb = encode(model, texts, batch_size=batch_size, show_progress=show_progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial.npy")
+    np.save(tmp, emb)
+    tmp.replace(path)
+    return emb

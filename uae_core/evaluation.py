@@ -1,0 +1,107 @@
+"""Evaluate retrieval systems side by side: same queries, same passages, same scope, same metrics.
+
+A system is a function from a list of queries to rankings (passage rows, best first). Each is run once in
+batch for the metrics and once query by query for latency, in the same process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from uae_core.bm25 import BM25Index
+from uae_core.encoder import encode
+from uae_core.index import search
+from uae_core.metrics import METRICS, per_query_table
+from uae_core.qasper import Passage, Query
+from uae_core.retrieval import Scope, bm25_rank, scope_rows
+
+Ranker = Callable[[Sequence[Query], "list[np.ndarray] | None"], list[np.ndarray]]
+DEPTH = 1000  # ranking depth for MAP (deep enough that truncation moves it by <0.001)
+
+
+def bm25_system(passages: Sequence[Passage], bm25: BM25Index | None = None) -> Ranker:
+    bm25 = bm25 or BM25Index([p.text for p in passages])
+    return lambda queries, allowed: bm25_rank(bm25, queries, DEPTH, allowed)
+
+
+def dense_system(model, index) -> Ranker:
+    """A student model plus a FAISS index of all passages embedded by that same model."""
+    return lambda queries, allowed: search(index, encode(model, [q.question for q in queries]), DEPTH, allowed)
+
+
+@dataclass
+class SystemResult:
+    metrics: dict[str, float]
+    per_query: dict[str, np.ndarray]
+    latency_ms_p50: float
+    latency_ms_p95: float
+
+
+def run_system(ranker: Ranker, passages: Sequence[Passage], queries: Sequence[Query], scope: Scope,
+               latency_queries: int = 100) -> SystemResult:
+    allowed = scope_rows(passages, queries, scope)
+    rankings = ranker(queries, allowed)
+    ids = [[passages[r].passage_id for r in row] for row in rankings]
+    table = per_query_table(ids, [q.gold_passage_ids for q in queries])
+    times = []
+    for i, q in enumerate(queries[:latency_queries]):
+        t = time.perf_counter()
+        ranker([q], None if allowed is None else [allowed[i]])
+        times.append((time.perf_counter() - t) * 1000)
+    p50, p95 = (float(np.percentile(times, q)) for q in (50, 95)) if times else (float("nan"),) * 2
+    return SystemResult({m: float(v.mean()) for m, v in table.items()}, table, p50, p95)
+
+
+def evaluate(systems: dict[str, Ranker], passages: Sequence[Passage], queries: Sequence[Query], scope: Scope,
+             baseline: str = "base") -> dict:
+    """Report dict: systems -> metrics and latency, gains relative to `baseline`, counts."""
+    queries = [q for q in queries if q.gold_passage_ids]
+    if not queries:
+        raise ValueError("no evaluation query has gold evidence")
+    results = {name: run_system(r, passages, queries, scope) for name, r in systems.items()}
+    report = {
+        "scope": scope,
+        "n_queries": len(queries),
+        "n_passages": len(passages),
+        "systems": {n: {**r.metrics, "latency_ms_p50": r.latency_ms_p50, "latency_ms_p95": r.latency_ms_p95}
+                    for n, r in results.items()},
+    }
+    if baseline in results:
+        base = results[baseline].metrics
+        report["relative_gain_vs_" + baseline] = {
+            n: {m: (r.metrics[m] / base[m] - 1.0) if base[m] > 0 else None for m in METRICS}
+            for n, r in results.items() if n != baseline}
+    return report
+
+
+def to_markdown(report: dict, title: str) -> str:
+    lines = [f"# {title}", "",
+             f"{report['n_queries']} held-out questions, {report['n_passages']} passages, scope `{report['scope']}`.",
+             "", "| system | " + " | ".join(METRICS) + " | p50 ms | p95 ms |",
+             "|---|" + "---|" * (len(METRICS) + 2)]
+    for name, m in report["systems"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS)
+                     + f" | {m['latency_ms_p50']:.2f} | {m['latency_ms_p95']:.2f} |")
+    for key, gains in report.items():
+        if key.startswith("relative_gain_vs_"):
+            lines += ["", f"Relative gain vs `{key.removeprefix('relative_gain_vs_')}`:", "",
+                      "| system | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
+            for name, g in gains.items():
+                lines.append(f"| {name} | " + " | ".join("n/a" if g[k] is None else f"{g[k]:+.1%}"
+                                                        for k in METRICS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, directory: str | Path, title: str) -> tuple[Path, Path]:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = directory / "eval_report.json", directory / "eval_report.md"
+    json_path.write_text(json.dumps(report, indent=2, sort_keys=False))
+    md_path.write_text(to_markdown(report, title))
+    return json_path, md_path

