@@ -134,7 +134,7 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
             optimizer.step()
             schedule.step()
             result.steps += 1
-            losses.append(float(loss))
+            losses.append(loss.item())
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
             if on_step:

