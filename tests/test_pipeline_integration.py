@@ -91,7 +91,7 @@ def test_mlflow_has_the_run_the_model_and_the_champion(first_run):
     uri = f"sqlite:///{root / 'data' / 'mlflow' / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     version = client.get_model_version_by_alias("uae-encoder-slice", "champion")
-    assert version.version == "1"
+    assert str(version.version) == "1"
     run = client.get_run(version.run_id)
     assert run.data.params["objective"] == "uae" and run.data.tags["domain"] == "slice"
     assert "test_uae_map" in run.data.metrics and "dev_map" in run.data.metrics
@@ -128,7 +128,7 @@ def test_second_run_relabels_nothing_and_champion_moves_only_on_improvement(firs
     uri = f"sqlite:///{root / 'data' / 'mlflow' / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     v1, v2 = (client.get_model_version("uae-encoder-slice", v) for v in ("1", "2"))
-    champion = client.get_model_version_by_alias("uae-encoder-slice", "champion").version
+    champion = str(client.get_model_version_by_alias("uae-encoder-slice", "champion").version)
     expected = "2" if float(v2.tags["dev_map"]) > float(v1.tags["dev_map"]) else "1"
     assert champion == expected
 

@@ -61,7 +61,7 @@ def register_version(client: MlflowClient, domain: str, run_id: str, artifact_pa
         pass  # already registered
     source = f"{mlflow.get_run(run_id).info.artifact_uri}/{artifact_path}"
     mv = client.create_model_version(name, source=source, run_id=run_id, tags=tags or {})
-    return mv.version
+    return str(mv.version)
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,14 @@ def promote_if_better(client: MlflowClient, domain: str, version: str, metric: s
         champ = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         champ = None
+    champ_version = None if champ is None else str(champ.version)  # MLflow returns int versions
     champ_score = None
-    if champ is not None and champ.version != version:
+    if champ is not None and champ_version != version:
         champ_score = float(champ.tags.get(f"dev_{metric}", "-inf"))
-    promoted = champ is None or champ.version == version or score > champ_score
+    promoted = champ is None or champ_version == version or score > champ_score
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
-    previous = None if champ is None or champ.version == version else champ.version
+    previous = None if champ_version == version else champ_version
     return PromotionDecision(promoted, version, score, previous, champ_score, metric)
 
 
