@@ -80,3 +80,22 @@ def tiny_teacher_dir(tmp_path_factory, minilm_dir) -> Path:
     LlamaForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+TOPICS = ["attention", "parsing", "translation", "speech", "sentiment", "entities", "summaries", "graphs",
+          "retrieval", "dialogue", "morphology", "grammar"]
+
+
+def synthetic_qasper(n_papers: int, start: int = 0) -> dict:
+    """A small QASPER-layout corpus: each paper has 3 paragraphs and 2 questions with evidence."""
+    papers = {}
+    for i in range(start, start + n_papers):
+        t = [TOPICS[(i + j) % len(TOPICS)] for j in range(3)]
+        paragraphs = [f"Paper {i} studies {t[0]} with a new model of {t[0]} structure.",
+                      f"Experiments in paper {i} measure {t[1]} accuracy on three benchmarks.",
+                      f"Related work on {t[2]} is reviewed in paper {i}."]
+        qas = [make_qa(f"p{i}-q0", f"What does paper {i} study?", answer(free_form=f"{t[0]}", evidence=[paragraphs[0]])),
+               make_qa(f"p{i}-q1", f"What accuracy is measured in paper {i}?",
+                       answer(spans=[f"{t[1]} accuracy"], evidence=[paragraphs[1]]))]
+        papers[f"paper-{i:03d}"] = make_paper(paragraphs, qas)
+    return papers

@@ -24,3 +24,25 @@ def test_champion_moves_only_when_dev_score_improves(tmp_path, tiny_student_dir)
     assert str(client.get_model_version_by_alias("uae-encoder-d", "champion").version) == "4"
     local = tracking.download_version("models:/uae-encoder-d@champion", tmp_path / "dl")
     assert (local / "model.safetensors").is_file() and (local / "modules.json").is_file()
+
+
+def test_compare_runs_lists_runs_side_by_side_with_the_champion_marked(tmp_path, tiny_student_dir):
+    client = tracking.configure(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = tracking.experiment_id("d", str(tmp_path / "artifacts"))
+    from uae_core.encoder import load_student
+    model = load_student(str(tiny_student_dir))
+    for i, (score, teacher) in enumerate([(0.2, "t-a"), (0.3, "t-b")]):
+        with mlflow.start_run(experiment_id=experiment, tags={"teacher_id": teacher, "data_version": f"data{i}"}) as run:
+            mlflow.log_params({"objective": "uae", "train_queries": 10 + i})
+            mlflow.log_metrics({"dev_map": score, "test_uae_map": score + 0.01})
+            tracking.log_student(model)
+            version = tracking.register_version(client, "d", run.info.run_id)
+            mlflow.set_tag("model_version", version)
+        tracking.promote_if_better(client, "d", version, "map", score)
+    rows = tracking.compare_runs(client, "d")
+    assert [r["version"] for r in rows] == ["2 *", "1"]  # newest first, champion starred
+    assert [r["teacher"] for r in rows] == ["t-b", "t-a"] and rows[0]["dev_map"] == 0.3
+    table = tracking.runs_table_markdown(rows)
+    assert table.splitlines()[0].startswith("| run | version | objective | data | teacher |")
+    assert "| 2 * | uae | data1 | t-b |" in table
+    assert tracking.compare_runs(client, "unknown-domain") == []

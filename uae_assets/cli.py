@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from uae_assets.domains import REPO_ROOT, data_dir, load_domains
+from uae_assets.domains import REPO_ROOT, all_domains, data_dir, load_domains
 
 
 def _instance():
@@ -27,9 +27,16 @@ def _instance():
 
 def materialize(domain: str, run_config: dict) -> int:
     from uae_assets.definitions import defs
+    from uae_assets.resources import TeacherResource
+    from uae_assets.sync import apply_sync, plan_sync
 
+    instance = _instance()
+    teacher = TeacherResource(**((run_config.get("resources") or {}).get("teacher") or {}).get("config", {}))
+    # Register the domain and record the versions of its file and of the teacher, as the sensor would,
+    # so that the UI's staleness and the automation see what this run used.
+    apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
     job = defs.resolve_job_def("uae_pipeline")
-    result = job.execute_in_process(run_config=run_config, instance=_instance(), partition_key=domain,
+    result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=domain,
                                     raise_on_error=False)
     if not result.success:
         for event in result.all_events:
@@ -47,15 +54,32 @@ def materialize(domain: str, run_config: dict) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    domains, default = load_domains()
+    domains, default = all_domains(), load_domains()[1]
     parser = argparse.ArgumentParser(prog="uae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("materialize", help="materialize every asset for one domain")
-    m.add_argument("--domain", default=default, choices=sorted(domains))
+    m.add_argument("--domain", default=default, help=f"one of {sorted(domains)} or a watched-folder domain")
     m.add_argument("--config", type=Path, help="Dagster run config YAML (ops: {asset: {config: {...}}})")
+    r = sub.add_parser("runs", help="compare a domain's training runs in MLflow, side by side")
+    r.add_argument("--domain", default=default)
+    r.add_argument("--limit", type=int, default=20)
     args = parser.parse_args(argv)
+    if args.command == "runs":
+        return print_runs(args.domain, args.limit)
     run_config = yaml.safe_load(args.config.read_text()) if args.config else {}
     return materialize(args.domain, run_config or {})
+
+
+def print_runs(domain: str, limit: int) -> int:
+    from uae_assets.resources import MLflowResource
+    from uae_core.tracking import compare_runs, runs_table_markdown
+
+    rows = compare_runs(MLflowResource().client(), domain, limit)
+    if not rows:
+        print(f"no runs for domain {domain!r} in MLflow", file=sys.stderr)
+        return 1
+    print(runs_table_markdown(rows))
+    return 0
 
 
 if __name__ == "__main__":

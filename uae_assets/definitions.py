@@ -1,21 +1,18 @@
-"""The Dagster code location: assets by role, resources, the pipeline job, the in-process executor."""
+"""The Dagster code location: assets by role, resources, jobs, sensors and schedules, and the executor."""
 
-from __future__ import annotations
+from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor, load_assets_from_modules
-
-from uae_assets.assets import corpus, evaluation, labels, model
-from uae_assets.assets.common import domain_partitions
+from uae_assets.assets import corpus, evaluation, labels, model, sources
+from uae_assets.jobs import uae_pipeline
 from uae_assets.resources import LabelStoreResource, MLflowResource, Storage, StudentResource, TeacherResource
-
-all_assets = load_assets_from_modules([corpus, labels, model, evaluation])
-
-uae_pipeline = define_asset_job("uae_pipeline", selection=AssetSelection.all(), partitions_def=domain_partitions,
-                                description="Materialize the whole UAE chain for one domain.")
+from uae_assets.schedules import redistill_schedule
+from uae_assets.sensors import automation_sensor, domain_sensor
 
 defs = Definitions(
-    assets=all_assets,
+    assets=load_assets_from_modules([sources, corpus, labels, model, evaluation]),
     jobs=[uae_pipeline],
+    sensors=[domain_sensor, automation_sensor],
+    schedules=[redistill_schedule],
     resources={"teacher": TeacherResource(), "student": StudentResource(), "labels": LabelStoreResource(),
                "mlflow_store": MLflowResource(), "storage": Storage()},
     # One process: the models load once per step instead of once per subprocess, and the DuckDB and

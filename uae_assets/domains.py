@@ -1,15 +1,19 @@
 """Domains by configuration: `domains.yaml` (or the file named by UAE_DOMAINS) maps a name to a
-QASPER-layout file and a retrieval scope. Dagster partitions the whole asset chain by these names."""
+QASPER-layout file and a retrieval scope; a QASPER-layout `NAME.json` dropped into the watched folder
+(`watch:` in domains.yaml, default data/domains_inbox/) is domain NAME too. Dagster partitions the whole
+asset chain by these names (dynamic partitions, registered by the domain sensor or `uae materialize`)."""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from uae_core.download import OFFICIAL_QASPER_HINT, fetch_to_cache
+from uae_core.qasper import read_qasper_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +41,9 @@ def domains_file() -> Path:
 
 
 def load_domains(path: Path | None = None) -> tuple[dict[str, Domain], str]:
-    """(name -> Domain, default domain name)."""
+    """(name -> Domain, default domain name) from the config file alone."""
     path = path or domains_file()
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = _read(path)
     entries = raw.get("domains") or {}
     if not isinstance(entries, dict) or not entries:
         raise ValueError(f"{path}: `domains` must map at least one name to {{path, scope}}")
@@ -56,6 +60,54 @@ def load_domains(path: Path | None = None) -> tuple[dict[str, Domain], str]:
     if default not in out:
         raise ValueError(f"{path}: default domain {default!r} is not among {sorted(out)}")
     return out, default
+
+
+def _read(path: Path) -> dict:
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping with `domains:`")
+    return raw
+
+
+def watch_dir(path: Path | None = None) -> Path:
+    path = path or domains_file()
+    watch = _read(path).get("watch")
+    if watch is None:
+        return data_dir() / "domains_inbox"
+    watch = Path(watch)
+    return watch if watch.is_absolute() else (path.parent / watch).resolve()
+
+
+DOMAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def looks_like_qasper(path: Path) -> bool:
+    """Cheap check before registering a watched file: a JSON object whose first paper has full_text and qas."""
+    try:
+        raw = read_qasper_json(path)
+    except (OSError, ValueError):
+        return False
+    first = next(iter(raw.values()), None)
+    return isinstance(first, dict) and "full_text" in first and "qas" in first
+
+
+def all_domains(path: Path | None = None) -> dict[str, Domain]:
+    """Configured domains plus QASPER-layout files in the watched folder (configured names win)."""
+    domains, _ = load_domains(path)
+    folder = watch_dir(path)
+    if folder.is_dir():
+        for file in sorted(folder.glob("*.json")):
+            if file.stem not in domains and DOMAIN_NAME.match(file.stem) and looks_like_qasper(file):
+                domains[file.stem] = Domain(file.stem, file.resolve(), "corpus")
+    return domains
+
+
+def get_domain(name: str) -> Domain:
+    domains = all_domains()
+    if name not in domains:
+        raise KeyError(f"unknown domain {name!r}: not in {domains_file()} nor a QASPER-layout file in "
+                       f"{watch_dir()}; known: {sorted(domains)}")
+    return domains[name]
 
 
 def data_dir() -> Path:

@@ -16,8 +16,8 @@ from dagster import ConfigurableResource
 
 from uae_core import tracking
 from uae_core.label_store import LabelStore
-from uae_core.models import DEFAULT_STUDENT, DEFAULT_TEACHER
-from uae_core.teacher import Teacher, TeacherConfig
+from uae_core.models import DEFAULT_STUDENT, DEFAULT_TEACHER, teacher_fingerprint
+from uae_core.teacher import Teacher, TeacherConfig, teacher_id_for
 from uae_assets.domains import data_dir
 
 
@@ -81,6 +81,10 @@ class TeacherResource(ConfigurableResource):
 
     def load(self) -> Teacher:
         return _load_teacher(self.teacher_config(), self.cache_dir or str(data_dir() / "models"), self.device)
+
+    def teacher_id(self) -> str:
+        """Without loading the model (the sensor calls this every tick)."""
+        return teacher_id_for(self.teacher_config(), teacher_fingerprint(self.model))
 
     def config_json(self) -> str:
         return json.dumps(asdict(self.teacher_config()), sort_keys=True)

@@ -64,25 +64,30 @@ def fingerprint_path(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def resolve_teacher(spec: str, cache_dir: str | Path) -> tuple[str, str]:
-    """(path or HF id loadable by AutoModelForCausalLM, weights fingerprint).
-
-    A packaged GGUF is converted to safetensors under `cache_dir` on first use.
-    """
+def teacher_fingerprint(spec: str) -> str:
+    """Fingerprint of the teacher's weights, cheap (no model load, no conversion): part of teacher_id."""
     if spec.startswith("packaged:"):
         directory, gguf = packaged_location(spec)
-        fp = fingerprint_path(directory / gguf if gguf else directory)
-        if gguf is None:
-            return str(directory), fp
-        target = Path(cache_dir) / f"{spec.split(':', 1)[1]}-{fp}"
-        if not (target / "config.json").is_file():
-            _convert_gguf(directory, gguf, target)
-        return str(target), fp
+        return fingerprint_path(directory / gguf if gguf else directory)
     local = Path(spec)
     if local.exists():
-        return str(local), fingerprint_path(local)
-    # A Hugging Face id: the fingerprint is the resolved commit when known, else the id itself.
-    return spec, hashlib.sha256(spec.encode()).hexdigest()[:16]
+        return fingerprint_path(local)
+    # A Hugging Face id: pin a revision in the id ("org/model@rev") to make this change with the weights.
+    return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+
+def resolve_teacher(spec: str, cache_dir: str | Path) -> str:
+    """A path or Hugging Face id loadable by AutoModelForCausalLM; a packaged GGUF is converted to
+    safetensors under `cache_dir` on first use."""
+    if spec.startswith("packaged:"):
+        directory, gguf = packaged_location(spec)
+        if gguf is None:
+            return str(directory)
+        target = Path(cache_dir) / f"{spec.split(':', 1)[1]}-{teacher_fingerprint(spec)}"
+        if not (target / "config.json").is_file():
+            _convert_gguf(directory, gguf, target)
+        return str(target)
+    return spec
 
 
 def _convert_gguf(directory: Path, gguf: str, target: Path) -> None:

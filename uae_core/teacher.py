@@ -20,7 +20,7 @@ from typing import Sequence
 
 import torch
 
-from uae_core.models import DEFAULT_TEACHER, resolve_teacher
+from uae_core.models import DEFAULT_TEACHER, resolve_teacher, teacher_fingerprint
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,44 @@ class ScoreRequest:
 
 
 class Teacher:
+    """Scores answers with a causal LM. The model loads on first use: knowing the teacher_id (to find
+    what is already labeled) costs no model load."""
+
     def __init__(self, config: TeacherConfig = TeacherConfig(), cache_dir: str | Path = "data/models",
                  device: str = "cpu"):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        self.config = config
-        source, fingerprint = resolve_teacher(config.model, cache_dir)
-        self.teacher_id = teacher_id_for(config, fingerprint)
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
-        self.model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, config.dtype))
-        self.model.to(device).eval()
-        self.device = device
-        self.pad_id = self.tokenizer.pad_token_id
-        if self.pad_id is None:
-            self.pad_id = self.tokenizer.eos_token_id or 0
+        self.config, self.cache_dir, self.device = config, cache_dir, device
+        self.teacher_id = teacher_id_for(config, teacher_fingerprint(config.model))
         self._templates = {True: _split_template(config.prompt_with_context),
                            False: _split_template(config.prompt_without_context)}
         self._literal_cache: dict[str, list[int]] = {}
+        self._tokenizer = self._model = None
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(resolve_teacher(self.config.model, self.cache_dir))
+        return self._tokenizer
+
+    @property
+    def model(self):
+        if self._model is None:
+            from transformers import AutoModelForCausalLM
+
+            source = resolve_teacher(self.config.model, self.cache_dir)
+            self._model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, self.config.dtype))
+            self._model.to(self.device).eval()
+        return self._model
+
+    @property
+    def pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return pad if pad is not None else (self.tokenizer.eos_token_id or 0)
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
 
     def _ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]

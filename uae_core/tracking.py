@@ -64,6 +64,16 @@ def register_version(client: MlflowClient, domain: str, run_id: str, artifact_pa
     return str(mv.version)
 
 
+def find_version(client: MlflowClient, domain: str, tag: str, value: str):
+    """The newest registered version of the domain's model whose tag `tag` equals `value`, or None."""
+    try:
+        versions = client.search_model_versions(f"name = '{model_name(domain)}'")
+    except MlflowException:
+        return None
+    matches = [v for v in versions if v.tags.get(tag) == value]
+    return max(matches, key=lambda v: int(v.version), default=None)
+
+
 @dataclass(frozen=True)
 class PromotionDecision:
     promoted: bool
@@ -105,3 +115,36 @@ def promote_if_better(client: MlflowClient, domain: str, version: str, metric: s
 def download_version(version_uri: str, dst: str | Path) -> Path:
     """`models:/name/3` or `models:/name@champion` -> local directory with the student."""
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=version_uri, dst_path=str(dst)))
+
+
+COMPARE_COLUMNS = ("dev_map", "test_uae_map", "test_base_map", "test_bm25_map", "test_uae_recall_at_1",
+                   "test_base_recall_at_1")
+
+
+def compare_runs(client: MlflowClient, domain: str, limit: int = 20) -> list[dict]:
+    """A domain's training runs, newest first, with the tags and metrics that tell them apart."""
+    exp = client.get_experiment_by_name(f"uae-{domain}")
+    if exp is None:
+        return []
+    try:
+        champion = str(client.get_model_version_by_alias(model_name(domain), CHAMPION).version)
+    except MlflowException:
+        champion = None
+    rows = []
+    for run in client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=limit):
+        tags, metrics, params = run.data.tags, run.data.metrics, run.data.params
+        version = tags.get("model_version", "")
+        rows.append({"run": run.info.run_id[:8], "version": version + (" *" if version == champion else ""),
+                     "objective": params.get("objective", ""), "data": tags.get("data_version", "")[:8],
+                     "teacher": tags.get("teacher_id", ""), "commit": tags.get("git_commit", "")[:7],
+                     "train_q": params.get("train_queries", ""),
+                     **{c: metrics.get(c) for c in COMPARE_COLUMNS}})
+    return rows
+
+
+def runs_table_markdown(rows: list[dict]) -> str:
+    cols = list(rows[0])
+    fmt = lambda v: "" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n\n* = current champion"

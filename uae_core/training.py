@@ -10,10 +10,12 @@ in the question's own candidate set.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 import torch
@@ -160,3 +162,14 @@ def build_examples(candidate_sets, utilities: dict[str, dict[str, float]], queri
         out.append(TrainExample(q.question, pids, tuple(passages[p].text for p in pids),
                                 tuple(labels[p] for p in pids), tuple(p in gold for p in pids)))
     return out
+
+
+def training_key(examples: Sequence[TrainExample], config: TrainConfig, base_fingerprint: str,
+                 code_version: str) -> str:
+    """Identifies a training run's inputs: equal keys mean an equal model (up to float nondeterminism)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([asdict(config), base_fingerprint, code_version], sort_keys=True).encode())
+    for ex in examples:
+        digest.update(json.dumps([ex.question, ex.passage_ids, ex.passages, [round(u, 6) for u in ex.utilities],
+                                  ex.is_gold]).encode())
+    return digest.hexdigest()[:20]

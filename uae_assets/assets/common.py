@@ -6,19 +6,23 @@ import shutil
 import time
 from typing import Callable
 
-from dagster import AssetExecutionContext, StaticPartitionsDefinition
+from dagster import AssetExecutionContext, AutomationCondition, DynamicPartitionsDefinition
 
-from uae_assets.domains import Domain, load_domains
+from uae_assets.domains import Domain, get_domain
 from uae_assets.resources import Storage
 from uae_core.encoder import load_student
 from uae_core.tracking import download_version
 
-DOMAINS, DEFAULT_DOMAIN = load_domains()
-domain_partitions = StaticPartitionsDefinition(list(DOMAINS))
+# Domains come and go (domains.yaml, the watched folder): partitions are registered at run time.
+domain_partitions = DynamicPartitionsDefinition(name="domain")
+
+# Bring a partition up to date when it is missing or anything upstream (the domain file, the teacher, an
+# upstream asset) changed; an unchanged world requests nothing.
+eager = AutomationCondition.eager()
 
 
 def domain_of(context: AssetExecutionContext) -> Domain:
-    return DOMAINS[context.partition_key]
+    return get_domain(context.partition_key)
 
 
 def progress_logger(context: AssetExecutionContext, what: str, every_seconds: float = 15.0

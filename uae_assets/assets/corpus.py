@@ -4,14 +4,17 @@
 import time
 from collections import Counter
 
-from dagster import (AssetExecutionContext, AssetOut, Config, DataVersion, MetadataValue, Output, asset,
+from dagster import (AssetExecutionContext, AssetOut, DataVersion, MetadataValue, Output, asset,
                      multi_asset)
 
-from uae_assets.assets.common import domain_of, domain_partitions
+from uae_assets.assets.common import domain_of, domain_partitions, eager
+from uae_assets.assets.sources import domain_file
+from uae_assets.config import config_from_dataclass
 from uae_core.qasper import LoadOptions, file_sha256, load_qasper, read_qasper_json
 
 
-@asset(partitions_def=domain_partitions, group_name="corpus", code_version="1")
+@asset(partitions_def=domain_partitions, group_name="corpus", code_version="1", deps=[domain_file],
+       automation_condition=eager)
 def raw_corpus(context: AssetExecutionContext) -> Output[dict]:
     """The domain's QASPER-layout file; its data version is the file's content hash."""
     domain = domain_of(context)
@@ -23,17 +26,13 @@ def raw_corpus(context: AssetExecutionContext) -> Output[dict]:
                             "bytes": path.stat().st_size, "scope": domain.scope})
 
 
-class LoadConfig(Config):
-    dev_fraction: float = 0.1
-    test_fraction: float = 0.2
-    split_salt: str = "uae"
-    max_passage_chars: int = 20_000
+LoadConfig = config_from_dataclass("LoadConfig", LoadOptions, "Split fractions and paragraph limits.")
 
 
 @multi_asset(partitions_def=domain_partitions, group_name="corpus", code_version="1",
-             outs={"passages": AssetOut(description="One passage per non-empty paragraph, deduplicated "
+             outs={"passages": AssetOut(automation_condition=eager, description="One passage per non-empty paragraph, deduplicated "
                                                     "within a paper (id paper::section::paragraph)."),
-                   "queries": AssetOut(description="Answerable questions with reference answers, gold "
+                   "queries": AssetOut(automation_condition=eager, description="Answerable questions with reference answers, gold "
                                                    "evidence passage ids and a train/dev/test split by paper.")})
 def corpus(context: AssetExecutionContext, config: LoadConfig, raw_corpus: dict):
     started = time.perf_counter()

@@ -6,7 +6,7 @@ import time
 import mlflow
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 
-from uae_assets.assets.common import domain_of, domain_partitions, load_registered_student
+from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered_student
 from uae_assets.assets.labels import base_passage_embeddings
 from uae_assets.resources import MLflowResource, Storage, StudentResource
 from uae_core.evaluation import bm25_system, dense_system, evaluate, to_markdown, write_report
@@ -20,7 +20,8 @@ class EvalConfig(Config):
     scope: str = ""  # "" = the domain's scope
 
 
-@asset(partitions_def=domain_partitions, group_name="evaluation", code_version="1", pool="mlflow")
+@asset(partitions_def=domain_partitions, group_name="evaluation", code_version="1", pool="mlflow",
+       automation_condition=eager)
 def eval_report(context: AssetExecutionContext, config: EvalConfig, faiss_index: dict, passages: list[Passage],
                 queries: list[Query], student: StudentResource, mlflow_store: MLflowResource,
                 storage: Storage) -> Output[dict]:

@@ -7,7 +7,8 @@ import time
 
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 
-from uae_assets.assets.common import domain_of, domain_partitions, progress_logger
+from uae_assets.assets.common import domain_of, domain_partitions, eager, progress_logger
+from uae_assets.assets.sources import teacher_model
 from uae_assets.resources import LabelStoreResource, Storage, StudentResource, TeacherResource
 from uae_core.candidates import CandidateSet, build_candidate_sets, gold_recall
 from uae_core.encoder import cached_encode, encode, load_student
@@ -37,7 +38,7 @@ def base_passage_embeddings(student: StudentResource, storage: Storage, passages
     return model, emb
 
 
-@asset(partitions_def=domain_partitions, group_name="labels", code_version="1")
+@asset(partitions_def=domain_partitions, group_name="labels", code_version="1", automation_condition=eager)
 def candidate_sets(context: AssetExecutionContext, config: CandidateConfig, passages: list[Passage],
                    queries: list[Query], student: StudentResource, storage: Storage) -> Output[list[CandidateSet]]:
     """Top-K passages per train query from BM25 and the base encoder, merged, inside the scope."""
@@ -60,7 +61,8 @@ class LabelingConfig(Config):
     chunk_pairs: int = 32  # pairs per committed DuckDB chunk: the most a crash can lose
 
 
-@asset(partitions_def=domain_partitions, group_name="labels", code_version="1", pool="duckdb")
+@asset(partitions_def=domain_partitions, group_name="labels", code_version="1", pool="duckdb",
+       deps=[teacher_model], automation_condition=eager)
 def utility_labels(context: AssetExecutionContext, config: LabelingConfig, candidate_sets: list[CandidateSet],
                    passages: list[Passage], queries: list[Query], teacher: TeacherResource,
                    labels: LabelStoreResource) -> Output[dict]:
@@ -80,6 +82,6 @@ def utility_labels(context: AssetExecutionContext, config: LabelingConfig, candi
     return Output(summary, metadata={
         "teacher_id": model.teacher_id, "db_path": MetadataValue.path(str(labels.db_path())),
         **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in stats.as_dict().items()},
-        "labels_in_store": stored_total,
+        "labels_in_store": stored_total, "teacher_loaded": model.loaded,
         "utility_mean": round(statistics.fmean(values), 4) if values else 0.0,
         "queries_with_helpful_passage": sum(b > 0 for b in best)})
