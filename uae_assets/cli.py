@@ -25,7 +25,7 @@ def _instance():
     return DagsterInstance.get()
 
 
-def materialize(domain: str, run_config: dict) -> int:
+def materialize(domain: str, run_config: dict, select: list[str] | None = None) -> int:
     from uae_assets.definitions import defs
     from uae_assets.resources import TeacherResource
     from uae_assets.sync import apply_sync, plan_sync
@@ -36,14 +36,20 @@ def materialize(domain: str, run_config: dict) -> int:
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
     job = defs.resolve_job_def("uae_pipeline")
+    from dagster import AssetKey
+
     result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=domain,
-                                    raise_on_error=False)
+                                    raise_on_error=False,
+                                    asset_selection=[AssetKey(k) for k in select] if select else None)
     if not result.success:
         for event in result.all_events:
             if event.is_failure:
                 print(event.message, file=sys.stderr)
         print(f"run {result.run_id} failed; the events are in the Dagster UI (dagster dev)", file=sys.stderr)
         return 1
+    if select and "eval_report" not in select:
+        print(f"materialized {', '.join(select)} for {domain} (dagster run {result.run_id})")
+        return 0
     report = result.output_for_node("eval_report")
     report_dir = data_dir() / "reports" / domain
     print(json.dumps({s: {m: round(v, 4) for m, v in vals.items()} for s, vals in report["systems"].items()},
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("materialize", help="materialize every asset for one domain")
     m.add_argument("--domain", default=default, help=f"one of {sorted(domains)} or a watched-folder domain")
     m.add_argument("--config", type=Path, help="Dagster run config YAML (ops: {asset: {config: {...}}})")
+    m.add_argument("--select", help="comma-separated assets to materialize (default: the whole chain)")
     r = sub.add_parser("runs", help="compare a domain's training runs in MLflow, side by side")
     r.add_argument("--domain", default=default)
     r.add_argument("--limit", type=int, default=20)
@@ -67,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "runs":
         return print_runs(args.domain, args.limit)
     run_config = yaml.safe_load(args.config.read_text()) if args.config else {}
-    return materialize(args.domain, run_config or {})
+    return materialize(args.domain, run_config or {}, args.select.split(",") if args.select else None)
 
 
 def print_runs(domain: str, limit: int) -> int:
