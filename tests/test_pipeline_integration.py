@@ -132,6 +132,22 @@ def test_second_run_asks_the_teacher_nothing_and_trains_nothing(first_run, monke
     assert [str(v.version) for v in client.search_model_versions("name = 'uae-encoder-slice'")] == ["1"]
 
 
+def test_evaluate_command_reproduces_eval_report_for_the_registered_version(first_run):
+    root, env, _ = first_run
+    out = root / "evaluate-out"
+    proc = subprocess.run([sys.executable, "-m", "uae_assets.cli", "evaluate", "--model",
+                           "models:/uae-encoder-slice@champion", "--data", str(root / "slice.json"),
+                           "--scope", "corpus", "--split", "test", "--out", str(out)],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    evaluated = json.loads((out / "eval_report.json").read_text())
+    pipeline = json.loads((root / "data" / "reports" / "slice" / "eval_report.json").read_text())
+    assert evaluated["n_queries"] == pipeline["n_queries"]
+    for metric in ("recall@1", "recall@5", "map", "mrr@10", "ndcg@10"):
+        assert evaluated["systems"]["model"][metric] == pytest.approx(pipeline["systems"]["uae"][metric], abs=1e-6)
+        assert evaluated["systems"]["bm25"][metric] == pytest.approx(pipeline["systems"]["bm25"][metric], abs=1e-6)
+
+
 def test_bad_input_stops_with_file_paper_and_field(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"paper-9": {"full_text": [{"paragraphs": ["ok", 7]}], "qas": []}}))

@@ -50,3 +50,15 @@ def test_bm25_ranks_the_matching_passage_first():
     bm25 = BM25Index(["the cat sat on the mat", "dogs bark loudly", "a quantum computer"])
     assert int(np.argmax(bm25.scores("which cat sat"))) == 0
     assert not bm25.scores("unseenword").any()
+
+
+def test_train_selection_is_capped_stable_and_train_only():
+    from uae_core.candidates import select_train_queries
+    queries = [Query(f"q{i}", "x", "?", ("a",), ("",), (), "train" if i % 5 else "test") for i in range(100)]
+    picked = select_train_queries(queries, 10)
+    assert len(picked) == 10 and all(q.split == "train" for q in picked)
+    assert len(select_train_queries(queries, 0)) == 80
+    more = queries + [Query(f"new{i}", "y", "?", ("a",), ("",), (), "train") for i in range(20)]
+    # Adding questions only inserts them into the fixed order: the old ones keep their relative order.
+    old_order = [q.query_id for q in select_train_queries(more, 0) if not q.query_id.startswith("new")]
+    assert old_order == [q.query_id for q in select_train_queries(queries, 0)]

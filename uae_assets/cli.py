@@ -70,11 +70,36 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("runs", help="compare a domain's training runs in MLflow, side by side")
     r.add_argument("--domain", default=default)
     r.add_argument("--limit", type=int, default=20)
+    e = sub.add_parser("evaluate", help="evaluate any encoder on any QASPER-layout file, without retraining")
+    e.add_argument("--model", required=True,
+                   help="models:/uae-encoder-D/3, models:/uae-encoder-D@champion, a directory, a HF id, or 'base'")
+    e.add_argument("--data", required=True, type=Path, help="a QASPER-layout JSON file")
+    e.add_argument("--scope", choices=["paper", "corpus"], default="corpus")
+    e.add_argument("--split", default="test", help="train | dev | test | all")
+    e.add_argument("--out", type=Path, help="report folder (default data/reports/evaluate/<file stem>)")
     args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        return evaluate(args.model, args.data, args.scope, args.split, args.out)
     if args.command == "runs":
         return print_runs(args.domain, args.limit)
     run_config = yaml.safe_load(args.config.read_text()) if args.config else {}
     return materialize(args.domain, run_config or {}, args.select.split(",") if args.select else None)
+
+
+def evaluate(model: str, data: Path, scope: str, split: str, out: Path | None) -> int:
+    from uae_assets.resources import MLflowResource
+    from uae_core.evaluate_model import evaluate_encoder
+    from uae_core.models import DEFAULT_STUDENT
+
+    if model.startswith("models:/"):
+        MLflowResource().client()  # the embedded tracking store and registry
+    out = out or data_dir() / "reports" / "evaluate" / data.stem
+    report = evaluate_encoder(DEFAULT_STUDENT if model == "base" else model, data, scope, out, split,
+                              cache_dir=data_dir() / "cache")
+    print(json.dumps({s: {m: round(v, 4) for m, v in vals.items()} for s, vals in report["systems"].items()},
+                     indent=1))
+    print(f"\nreport: {out / 'eval_report.md'}\n        {out / 'eval_report.json'}")
+    return 0
 
 
 def print_runs(domain: str, limit: int) -> int:

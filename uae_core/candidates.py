@@ -7,6 +7,7 @@ that no retriever surfaces is never labeled. `gold_recall` says how often gold e
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -43,6 +44,14 @@ def build_candidate_sets(passages: Sequence[Passage], queries: Sequence[Query], 
         rows = merge_rankings([r[i] for r in rankings], k)
         out.append(CandidateSet(q.query_id, tuple(passages[r].passage_id for r in rows)))
     return out
+
+
+def select_train_queries(queries: Sequence[Query], cap: int) -> list[Query]:
+    """The train split in a fixed pseudo-random order (spread over papers, stable when papers are added),
+    capped at `cap` (0 = all)."""
+    train = sorted((q for q in queries if q.split == "train"),
+                   key=lambda q: hashlib.sha1(q.query_id.encode()).hexdigest())
+    return train[:cap] if cap > 0 else train
 
 
 def gold_recall(candidate_sets: Sequence[CandidateSet], queries: Sequence[Query]) -> float:

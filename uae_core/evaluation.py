@@ -20,6 +20,7 @@ from uae_core.index import search
 from uae_core.metrics import METRICS, per_query_table
 from uae_core.qasper import Passage, Query
 from uae_core.retrieval import Scope, bm25_rank, scope_rows
+from uae_core.stats import paired_bootstrap_gain
 
 Ranker = Callable[[Sequence[Query], "list[np.ndarray] | None"], list[np.ndarray]]
 DEPTH = 1000  # ranking depth for MAP (deep enough that truncation moves it by <0.001)
@@ -77,7 +78,18 @@ def evaluate(systems: dict[str, Ranker], passages: Sequence[Passage], queries: S
         report["relative_gain_vs_" + baseline] = {
             n: {m: (r.metrics[m] / base[m] - 1.0) if base[m] > 0 else None for m in METRICS}
             for n, r in results.items() if n != baseline}
+        report["gain_ci95_vs_" + baseline] = {
+            n: {m: _interval(r.per_query[m], results[baseline].per_query[m]) for m in METRICS}
+            for n, r in results.items() if n != baseline}
     return report
+
+
+def _interval(system: np.ndarray, baseline: np.ndarray) -> list[float] | None:
+    """Paired bootstrap 95 % interval of the relative gain, None when the baseline scores 0."""
+    if baseline.mean() <= 0:
+        return None
+    ci = paired_bootstrap_gain(system, baseline)
+    return [ci.low, ci.high]
 
 
 def to_markdown(report: dict, title: str) -> str:
@@ -92,9 +104,13 @@ def to_markdown(report: dict, title: str) -> str:
         if key.startswith("relative_gain_vs_"):
             lines += ["", f"Relative gain vs `{key.removeprefix('relative_gain_vs_')}`:", "",
                       "| system | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
+            intervals = report.get(key.replace("relative_gain", "gain_ci95"), {})
             for name, g in gains.items():
-                lines.append(f"| {name} | " + " | ".join("n/a" if g[k] is None else f"{g[k]:+.1%}"
-                                                        for k in METRICS) + " |")
+                ci = intervals.get(name, {})
+                lines.append(f"| {name} | " + " | ".join(
+                    "n/a" if g[k] is None else f"{g[k]:+.1%}" + (
+                        f" [{ci[k][0]:+.1%}, {ci[k][1]:+.1%}]" if ci.get(k) else "") for k in METRICS) + " |")
+            lines += ["", "Brackets: paired bootstrap 95 % interval over questions (2,000 resamples)."]
     return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,5 @@
 """raw_corpus -> passages, queries: a domain's source file, parsed once."""
 
-
 import time
 from collections import Counter
 

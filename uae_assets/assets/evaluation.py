@@ -1,6 +1,5 @@
 """eval_report: BM25, the base encoder and UAE side by side on held-out questions."""
 
-
 import time
 
 import mlflow

@@ -1,7 +1,5 @@
 """candidate_sets -> utility_labels: what the teacher is asked about, and its answers in DuckDB."""
 
-
-import hashlib
 import statistics
 import time
 
@@ -10,7 +8,7 @@ from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from uae_assets.assets.common import domain_of, domain_partitions, eager, progress_logger
 from uae_assets.assets.sources import teacher_model
 from uae_assets.resources import LabelStoreResource, Storage, StudentResource, TeacherResource
-from uae_core.candidates import CandidateSet, build_candidate_sets, gold_recall
+from uae_core.candidates import CandidateSet, build_candidate_sets, gold_recall, select_train_queries
 from uae_core.encoder import cached_encode, encode, load_student
 from uae_core.models import student_fingerprint
 from uae_core.qasper import Passage, Query
@@ -22,13 +20,6 @@ class CandidateConfig(Config):
     sources: list[str] = ["bm25", "dense"]
     scope: str = ""  # "" = the domain's scope from domains.yaml
     max_train_queries: int = 200  # 0 = every train query; the cap keeps the default run under 30 minutes
-
-
-def select_train_queries(queries: list[Query], cap: int) -> list[Query]:
-    """Train split, in a fixed pseudo-random order (spread over papers), capped."""
-    train = sorted((q for q in queries if q.split == "train"),
-                   key=lambda q: hashlib.sha1(q.query_id.encode()).hexdigest())
-    return train[:cap] if cap > 0 else train
 
 
 def base_passage_embeddings(student: StudentResource, storage: Storage, passages: list[Passage]):

@@ -1,6 +1,5 @@
 """uae_encoder -> faiss_index: distill the labels into the student, register it, index the domain."""
 
-
 import json
 import time
 
