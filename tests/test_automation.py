@@ -90,6 +90,9 @@ def test_change_flows_only_where_it_should(world):
     # ... and re-materializing labels only the new pairs.
     grown_run = materialize(instance, config, "alpha")
     labeled_now = value(grown_run["utility_labels"], "pairs_labeled_now")
+    # Sticky candidates: every old question keeps its set; only the new papers' questions get new pairs.
+    assert value(grown_run["candidate_sets"], "sets_kept") == value(first["alpha"]["candidate_sets"], "queries")
+    assert labeled_now == 3 * value(grown_run["candidate_sets"], "sets_new")
     assert 0 < labeled_now < value(grown_run["utility_labels"], "pairs_total")
     assert labeled_now + value(grown_run["utility_labels"], "pairs_reused") == \
         value(grown_run["utility_labels"], "pairs_total")

@@ -88,3 +88,16 @@ def test_new_teacher_config_relabels_and_keeps_old_labels(tmp_path, tiny_teacher
                                  show_progress=False)
         assert store.count(teacher.teacher_id) == TOTAL and store.count(other.teacher_id) == TOTAL
     assert stats.pairs_labeled_now == TOTAL and stats.teacher_requests == 2 * (TOTAL + len(SETS))
+
+
+def test_an_edited_paragraph_is_relabeled_under_its_old_id(tmp_path, teacher):
+    db = tmp_path / "labels.duckdb"
+    with LabelStore.open(db) as store:
+        label_candidates(teacher, store, SETS, QUERIES, PASSAGES, show_progress=False)
+    edited = {**PASSAGES, "p2": dataclasses.replace(PASSAGES["p2"], text="A rewritten paragraph about topic 2.")}
+    uses_p2 = sum("p2" in s.passage_ids for s in SETS)
+    with LabelStore.open(db) as store:
+        stats = label_candidates(teacher, store, SETS, QUERIES, edited, show_progress=False)
+        assert store.count(teacher.teacher_id) == TOTAL  # replaced, not duplicated
+    assert stats.pairs_labeled_now == uses_p2 > 0 and stats.pairs_reused == TOTAL - uses_p2
+    assert stats.baselines_labeled_now == 0  # questions and answers did not change

@@ -62,3 +62,17 @@ def test_train_selection_is_capped_stable_and_train_only():
     # Adding questions only inserts them into the fixed order: the old ones keep their relative order.
     old_order = [q.query_id for q in select_train_queries(more, 0) if not q.query_id.startswith("new")]
     assert old_order == [q.query_id for q in select_train_queries(queries, 0)]
+
+
+def test_candidate_sets_are_kept_while_their_texts_are_unchanged():
+    from uae_core.candidates import CandidateSet, snapshot, still_valid
+    passages = {f"p{i}": Passage(f"p{i}", "x", "s", f"text {i}") for i in range(4)}
+    queries = [Query(f"q{i}", "x", f"question {i}", ("a",), ("",), (), "train") for i in range(3)]
+    sets = [CandidateSet(f"q{i}", (f"p{i}", f"p{i + 1}")) for i in range(3)]
+    snap = snapshot(sets, {q.query_id: q for q in queries}, passages)
+    assert still_valid(snap, queries, passages) == {s.query_id: s for s in sets}
+    edited = {**passages, "p1": Passage("p1", "x", "s", "changed")}
+    changed_question = [queries[0], queries[1], Query("q2", "x", "reworded?", ("a",), ("",), (), "train")]
+    assert set(still_valid(snap, queries, edited)) == {"q2"}  # q0 and q1 use p1
+    assert set(still_valid(snap, changed_question, passages)) == {"q0", "q1"}
+    assert set(still_valid(snap, queries, {k: v for k, v in passages.items() if k != "p3"})) == {"q0", "q1"}

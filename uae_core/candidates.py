@@ -46,6 +46,35 @@ def build_candidate_sets(passages: Sequence[Passage], queries: Sequence[Query], 
     return out
 
 
+def text_sha(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def snapshot(candidate_sets: Sequence[CandidateSet], queries: dict[str, Query], passages: dict[str, Passage]
+             ) -> dict:
+    """What a later run needs to decide whether a set is still valid: the texts it was built from."""
+    return {c.query_id: {"question": text_sha(queries[c.query_id].question),
+                         "passages": [[pid, text_sha(passages[pid].text)] for pid in c.passage_ids]}
+            for c in candidate_sets}
+
+
+def still_valid(previous: dict, queries: Sequence[Query], passages: dict[str, Passage]) -> dict[str, CandidateSet]:
+    """Sets from `previous` (a snapshot) whose question and every passage are unchanged.
+
+    Candidate sets are sticky: when papers are added to a domain, an existing question keeps its labeled
+    candidates instead of letting new passages displace some of them (in corpus scope that churn alone
+    relabels about as many pairs as the new papers bring). New and changed questions get fresh sets.
+    """
+    kept = {}
+    for q in queries:
+        old = previous.get(q.query_id)
+        if old is None or old["question"] != text_sha(q.question):
+            continue
+        if all(pid in passages and text_sha(passages[pid].text) == sha for pid, sha in old["passages"]):
+            kept[q.query_id] = CandidateSet(q.query_id, tuple(pid for pid, _ in old["passages"]))
+    return kept
+
+
 def select_train_queries(queries: Sequence[Query], cap: int) -> list[Query]:
     """The train split in a fixed pseudo-random order (spread over papers, stable when papers are added),
     capped at `cap` (0 = all)."""

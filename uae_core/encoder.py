@@ -36,8 +36,8 @@ def embed_with_grad(model: SentenceTransformer, texts: list[str], chunk_size: in
     """Differentiable, normalised embeddings for training.
 
     Texts go through the model in length-sorted chunks, each padded only to its own longest text: passages
-    vary from ~30 to 256+ tokens, and padding a whole batch to the longest one doubled the step time.
-    The result (and its gradient) is the same as one padded batch.
+    vary from ~30 to 256+ tokens, and padding a whole batch to the longest one wastes most of the compute
+    (docs/bench_train_step.md). The result (and its gradient) is the same as one padded batch.
     """
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     parts = []

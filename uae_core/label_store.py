@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS utility_labels (
     teacher_id VARCHAR, query_id VARCHAR, passage_id VARCHAR, ll_with DOUBLE, ll_without DOUBLE,
     n_answer_tokens INTEGER, utility DOUBLE, labeled_at TIMESTAMP DEFAULT current_timestamp,
     PRIMARY KEY (teacher_id, query_id, passage_id));
+-- input_sha: hash of the texts the teacher saw (question, answer, passage). A key whose texts changed
+-- (an edited paragraph keeps its position-based id) is relabeled.
+ALTER TABLE answer_baselines ADD COLUMN IF NOT EXISTS input_sha VARCHAR;
+ALTER TABLE utility_labels ADD COLUMN IF NOT EXISTS input_sha VARCHAR;
 """
 
 
@@ -35,6 +39,7 @@ class Label:
     ll_with: float
     ll_without: float
     n_answer_tokens: int
+    input_sha: str | None = None
 
     @property
     def utility(self) -> float:
@@ -63,26 +68,28 @@ class LabelStore:
         self.con.execute("INSERT OR IGNORE INTO teachers (teacher_id, config) VALUES (?, ?)",
                          [teacher_id, config_json])
 
-    def baselines(self, teacher_id: str) -> dict[str, tuple[float, int]]:
-        rows = self.con.execute("SELECT query_id, ll_without, n_answer_tokens FROM answer_baselines "
+    def baselines(self, teacher_id: str) -> dict[str, tuple[float, int, str | None]]:
+        """query_id -> (ll without context, answer tokens, input_sha)."""
+        rows = self.con.execute("SELECT query_id, ll_without, n_answer_tokens, input_sha FROM answer_baselines "
                                 "WHERE teacher_id = ?", [teacher_id]).fetchall()
-        return {q: (ll, n) for q, ll, n in rows}
+        return {q: (ll, n, sha) for q, ll, n, sha in rows}
 
-    def add_baselines(self, teacher_id: str, rows: Iterable[tuple[str, float, int]]) -> None:
-        self._insert("INSERT OR IGNORE INTO answer_baselines (teacher_id, query_id, ll_without, n_answer_tokens) "
-                     "VALUES (?, ?, ?, ?)", [(teacher_id, *r) for r in rows])
+    def add_baselines(self, teacher_id: str, rows: Iterable[tuple[str, float, int, str | None]]) -> None:
+        self._insert("INSERT OR REPLACE INTO answer_baselines (teacher_id, query_id, ll_without, n_answer_tokens, "
+                     "input_sha) VALUES (?, ?, ?, ?, ?)", [(teacher_id, *r) for r in rows])
 
-    def labeled_keys(self, teacher_id: str) -> set[tuple[str, str]]:
-        rows = self.con.execute("SELECT query_id, passage_id FROM utility_labels WHERE teacher_id = ?",
+    def labeled_keys(self, teacher_id: str) -> dict[tuple[str, str], str | None]:
+        """(query_id, passage_id) -> input_sha of every stored label of this teacher."""
+        rows = self.con.execute("SELECT query_id, passage_id, input_sha FROM utility_labels WHERE teacher_id = ?",
                                 [teacher_id]).fetchall()
-        return set(rows)
+        return {(q, p): sha for q, p, sha in rows}
 
     def add_labels(self, teacher_id: str, labels: Iterable[Label]) -> None:
         self._insert(
-            "INSERT OR IGNORE INTO utility_labels (teacher_id, query_id, passage_id, ll_with, ll_without, "
-            "n_answer_tokens, utility) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(teacher_id, l.query_id, l.passage_id, l.ll_with, l.ll_without, l.n_answer_tokens, l.utility)
-             for l in labels])
+            "INSERT OR REPLACE INTO utility_labels (teacher_id, query_id, passage_id, ll_with, ll_without, "
+            "n_answer_tokens, utility, input_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(teacher_id, l.query_id, l.passage_id, l.ll_with, l.ll_without, l.n_answer_tokens, l.utility,
+              l.input_sha) for l in labels])
 
     def utilities(self, teacher_id: str, query_ids: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
         """query_id -> {passage_id: utility} for one teacher."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
@@ -50,6 +51,12 @@ def answers_for(query: Query, policy: str) -> list[str]:
     raise ValueError(f"answer_policy must be 'first' or 'average', got {policy!r}")
 
 
+def input_sha(query: Query, policy: str, passage: str | None) -> str:
+    """Hash of the texts the teacher scores for this key: question, answers used, passage."""
+    payload = "\x00".join([query.question, *answers_for(query, policy), passage or ""])
+    return hashlib.sha1(payload.encode()).hexdigest()[:16]
+
+
 def _score_items(teacher: Scorer, items: list[tuple[Query, str | None]], policy: str
                  ) -> tuple[list[tuple[float, int]], int]:
     """Score (query, passage or None) items in one teacher call: ll averaged over the query's answers
@@ -75,17 +82,20 @@ def label_candidates(teacher: Scorer, store: LabelStore, candidate_sets: Sequenc
     done = store.labeled_keys(tid)
     todo = [(c.query_id, pid) for c in candidate_sets for pid in c.passage_ids]
     stats.pairs_total = len(todo)
-    todo = [key for key in todo if key not in done]
+    question_sha = {q: input_sha(queries[q], answer_policy, None) for q in {q for q, _ in todo}}
+    pair_sha = {(q, p): input_sha(queries[q], answer_policy, passages[p].text) for q, p in todo}
+    # A stored label counts only if the teacher saw the same texts (old rows without a hash count too).
+    todo = [key for key in todo if key not in done or done[key] not in (None, pair_sha[key])]
     stats.pairs_reused = stats.pairs_total - len(todo)
 
     baselines = store.baselines(tid)
-    need = sorted({q for q, _ in todo if q not in baselines})
+    need = sorted({q for q, _ in todo if q not in baselines or baselines[q][2] not in (None, question_sha[q])})
     for start in range(0, len(need), chunk_pairs):
         qids = need[start:start + chunk_pairs]
         scored, n_requests = _score_items(teacher, [(queries[q], None) for q in qids], answer_policy)
-        rows = [(qid, ll, n) for qid, (ll, n) in zip(qids, scored)]
+        rows = [(qid, ll, n, question_sha[qid]) for qid, (ll, n) in zip(qids, scored)]
         store.add_baselines(tid, rows)
-        baselines.update({qid: (ll, n) for qid, ll, n in rows})
+        baselines.update({qid: (ll, n, sha) for qid, ll, n, sha in rows})
         stats.baselines_labeled_now += len(rows)
         stats.teacher_requests += n_requests
 
@@ -95,7 +105,8 @@ def label_candidates(teacher: Scorer, store: LabelStore, candidate_sets: Sequenc
         scored, n_requests = _score_items(
             teacher, [(queries[qid], passages[pid].text) for qid, pid in chunk], answer_policy)
         stats.teacher_requests += n_requests
-        labels = [Label(qid, pid, ll, baselines[qid][0], n) for (qid, pid), (ll, n) in zip(chunk, scored)]
+        labels = [Label(qid, pid, ll, baselines[qid][0], n, pair_sha[(qid, pid)])
+                  for (qid, pid), (ll, n) in zip(chunk, scored)]
         store.add_labels(tid, labels)
         stats.pairs_labeled_now += len(labels)
         bar.update(len(labels))

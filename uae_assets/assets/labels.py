@@ -1,5 +1,6 @@
 """candidate_sets -> utility_labels: what the teacher is asked about, and its answers in DuckDB."""
 
+import json
 import statistics
 import time
 
@@ -8,7 +9,8 @@ from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from uae_assets.assets.common import domain_of, domain_partitions, eager, progress_logger
 from uae_assets.assets.sources import teacher_model
 from uae_assets.resources import LabelStoreResource, Storage, StudentResource, TeacherResource
-from uae_core.candidates import CandidateSet, build_candidate_sets, gold_recall, select_train_queries
+from uae_core.candidates import (CandidateSet, build_candidate_sets, gold_recall, select_train_queries, snapshot,
+                                 still_valid)
 from uae_core.encoder import cached_encode, encode, load_student
 from uae_core.models import student_fingerprint
 from uae_core.qasper import Passage, Query
@@ -20,6 +22,7 @@ class CandidateConfig(Config):
     sources: list[str] = ["bm25", "dense"]
     scope: str = ""  # "" = the domain's scope from domains.yaml
     max_train_queries: int = 200  # 0 = every train query; the cap keeps the default run under 30 minutes
+    sticky: bool = True  # keep a question's previous set while its question and passages are unchanged
 
 
 def base_passage_embeddings(student: StudentResource, storage: Storage, passages: list[Passage]):
@@ -32,18 +35,35 @@ def base_passage_embeddings(student: StudentResource, storage: Storage, passages
 @asset(partitions_def=domain_partitions, group_name="labels", code_version="1", automation_condition=eager)
 def candidate_sets(context: AssetExecutionContext, config: CandidateConfig, passages: list[Passage],
                    queries: list[Query], student: StudentResource, storage: Storage) -> Output[list[CandidateSet]]:
-    """Top-K passages per train query from BM25 and the base encoder, merged, inside the scope."""
+    """Top-K passages per train query from BM25 and the base encoder, merged, inside the scope.
+    Sticky: a question whose text and candidate passages are unchanged keeps its previous set."""
     started = time.perf_counter()
     scope = config.scope or domain_of(context).scope
     train = select_train_queries(queries, config.max_train_queries)
-    model, passage_emb = base_passage_embeddings(student, storage, passages)
-    query_emb = encode(model, [q.question for q in train])
-    sets = build_candidate_sets(passages, train, config.k, scope, passage_emb, query_emb, config.sources)
+    by_id = {p.passage_id: p for p in passages}
+    settings = {"k": config.k, "scope": scope, "sources": list(config.sources),
+                "base": student_fingerprint(student.model)}
+    state = storage.path("candidates", f"{context.partition_key}.json")
+    previous = json.loads(state.read_text()) if config.sticky and state.is_file() else {}
+    old_sets = previous.get("sets", {}) if previous.get("settings") == settings else {}
+    kept = still_valid(old_sets, train, by_id)
+    todo = [q for q in train if q.query_id not in kept]
+    fresh: dict[str, CandidateSet] = {}
+    if todo:
+        model, passage_emb = base_passage_embeddings(student, storage, passages)
+        query_emb = encode(model, [q.question for q in todo])
+        fresh = {c.query_id: c for c in build_candidate_sets(passages, todo, config.k, scope, passage_emb,
+                                                             query_emb, config.sources)}
+    sets = [kept.get(q.query_id) or fresh[q.query_id] for q in train]
+    # Sets of questions that dropped out of the cap are kept too: they are reusable if they come back.
+    new_state = {**old_sets, **snapshot(sets, {q.query_id: q for q in train}, by_id)}
+    state.write_text(json.dumps({"settings": settings, "sets": new_state}))
     recall = gold_recall(sets, train)
-    context.log.info(f"{len(sets)} candidate sets of up to {config.k}; gold evidence among them for "
-                     f"{recall:.1%} of the queries that have gold")
+    context.log.info(f"{len(sets)} candidate sets of up to {config.k} ({len(kept)} kept, {len(fresh)} new); gold "
+                     f"evidence among them for {recall:.1%} of the queries that have gold")
     return Output(sets, metadata={"queries": len(sets), "k": config.k, "scope": scope,
                                   "sources": ",".join(config.sources), "pairs": sum(len(s.passage_ids) for s in sets),
+                                  "sets_kept": len(kept), "sets_new": len(fresh),
                                   "gold_in_candidates": round(recall, 4),
                                   "seconds": round(time.perf_counter() - started, 2)})
 

@@ -1,0 +1,70 @@
+"""One training step of the student, side by side: one padded forward for all texts vs length-sorted
+chunks (what uae_core.encoder.embed_with_grad does). Real MiniLM, real QASPER pool passages, 8 questions x
+8 candidates, forward + backward of the UAE loss; median of `--repeats` steps each, interleaved.
+
+    .venv/bin/python bench/train_step.py       # writes docs/bench_train_step.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from uae_core.encoder import load_student
+from uae_core.models import DEFAULT_STUDENT
+from uae_core.qasper import load_qasper
+from uae_core.training import TrainConfig, TrainExample, batch_loss
+
+REPO = Path(__file__).resolve().parent.parent
+POOL = REPO.parent / "shared" / "data" / "qasper" / "qasper-train-pool.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "bench_train_step.md")
+    args = parser.parse_args()
+    corpus = load_qasper(POOL)
+    rng = random.Random(0)
+    model = load_student(DEFAULT_STUDENT)
+    batches = []
+    for _ in range(args.repeats):
+        batch = []
+        for q in rng.sample(corpus.queries, 8):
+            ps = rng.sample(corpus.passages, 8)
+            batch.append(TrainExample(q.question, tuple(p.passage_id for p in ps), tuple(p.text for p in ps),
+                                      tuple(rng.random() for _ in ps), (False,) * 8))
+        batches.append(batch)
+    variants = {"one padded batch": TrainConfig(embed_chunk_size=10_000),
+                "length-sorted chunks of 8 (default)": TrainConfig()}
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for batch in batches:  # interleaved, so both variants see the same machine state
+        for name, config in variants.items():
+            model.zero_grad(set_to_none=True)
+            started = time.perf_counter()
+            batch_loss(model, batch, config).backward()
+            times[name].append(time.perf_counter() - started)
+    base = statistics.median(times["one padded batch"])
+    lines = ["# Training step: padding strategy", "",
+             f"{datetime.now(timezone.utc):%Y-%m-%d} on {os.cpu_count()} CPU cores ({platform.machine()}), torch "
+             f"{torch.__version__}, fp32; `.venv/bin/python bench/train_step.py`. 8 questions x 8 QASPER-pool "
+             f"passages (max 256 tokens), forward + backward, median of {args.repeats} steps.", "",
+             "| variant | median s/step | speed-up |", "|---|---|---|"]
+    for name, values in times.items():
+        med = statistics.median(values)
+        lines.append(f"| {name} | {med:.2f} | {base / med:.2f}x |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print(args.out.read_text())
+
+
+if __name__ == "__main__":
+    main()
