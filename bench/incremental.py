@@ -109,9 +109,11 @@ def main() -> None:
         "finds its work done (labels by key in DuckDB, the model by `training_key` in the MLflow registry, "
         "embeddings by model in the cache) and re-records it. The automation sensor does better: with nothing "
         "changed it launches no run at all (tests/test_automation.py).", "",
-        "Why the growth share is not exactly 10 %: the train questions are capped in a fixed hash order, so new "
-        "papers' questions displace some old ones from the cap, and in corpus scope a new paper's paragraphs can "
-        "enter an old question's top-K candidates; both produce new (question, passage) pairs.",
+        "Why the growth share is not exactly 10 %: old questions keep their candidate sets (sticky sets), so "
+        "the new pairs are those of the new papers' questions that enter the capped selection (the train "
+        "questions are capped in a fixed hash order, so some new ones displace old ones). Before sticky sets, "
+        "new paragraphs also displaced old candidates of old questions in corpus scope, and the same "
+        "experiment labeled 18.9 % (302 of 1,600 pairs).",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
