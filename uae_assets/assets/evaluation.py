@@ -29,6 +29,10 @@ def eval_report(context: AssetExecutionContext, config: EvalConfig, faiss_index:
     domain = domain_of(context)
     scope = config.scope or domain.scope
     held_out = [q for q in queries if q.split == config.split]
+    if not any(q.gold_passage_ids for q in held_out):
+        raise ValueError(f"domain {domain.name!r}: the {config.split!r} split has {len(held_out)} questions, none "
+                         "with gold evidence, so there is nothing to evaluate (a small domain can have an empty "
+                         "split: add papers, or set eval_report's `split`)")
     base_model, base_emb = base_passage_embeddings(student, storage, passages)
     mlflow_store.client()
     uae_model = load_registered_student(faiss_index["model_uri"], storage, faiss_index["max_seq_length"])
