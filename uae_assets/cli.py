@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from uae_assets.domains import REPO_ROOT, all_domains, data_dir, load_domains
+from uae_assets.domains import REPO_ROOT, data_dir, load_domains
 
 
 def _instance():
@@ -26,6 +26,8 @@ def _instance():
 
 
 def materialize(domain: str, run_config: dict, select: list[str] | None = None) -> int:
+    from dagster import AssetKey
+
     from uae_assets.definitions import defs
     from uae_assets.resources import TeacherResource
     from uae_assets.sync import apply_sync, plan_sync
@@ -36,8 +38,6 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
     job = defs.resolve_job_def("uae_pipeline")
-    from dagster import AssetKey
-
     result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=domain,
                                     raise_on_error=False,
                                     asset_selection=[AssetKey(k) for k in select] if select else None)
@@ -60,11 +60,11 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    domains, default = all_domains(), load_domains()[1]
+    domains, default = load_domains()
     parser = argparse.ArgumentParser(prog="uae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("materialize", help="materialize every asset for one domain")
-    m.add_argument("--domain", default=default, help=f"one of {sorted(domains)} or a watched-folder domain")
+    m.add_argument("--domain", default=default, help=f"one of {sorted(domains)}, or NAME for a watched file NAME.json")
     m.add_argument("--config", type=Path, help="Dagster run config YAML (ops: {asset: {config: {...}}})")
     m.add_argument("--select", help="comma-separated assets to materialize (default: the whole chain)")
     r = sub.add_parser("runs", help="compare a domain's training runs in MLflow, side by side")
@@ -89,13 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 def evaluate(model: str, data: Path, scope: str, split: str, out: Path | None) -> int:
     from uae_assets.resources import MLflowResource
     from uae_core.evaluate_model import evaluate_encoder
-    from uae_core.models import DEFAULT_STUDENT
 
     if model.startswith("models:/"):
         MLflowResource().client()  # the embedded tracking store and registry
     out = out or data_dir() / "reports" / "evaluate" / data.stem
-    report = evaluate_encoder(DEFAULT_STUDENT if model == "base" else model, data, scope, out, split,
-                              cache_dir=data_dir() / "cache")
+    report = evaluate_encoder(model, data, scope, out, split, cache_dir=data_dir() / "cache")
     print(json.dumps({s: {m: round(v, 4) for m, v in vals.items()} for s, vals in report["systems"].items()},
                      indent=1))
     print(f"\nreport: {out / 'eval_report.md'}\n        {out / 'eval_report.json'}")

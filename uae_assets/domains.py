@@ -92,7 +92,8 @@ def looks_like_qasper(path: Path) -> bool:
 
 
 def all_domains(path: Path | None = None) -> dict[str, Domain]:
-    """Configured domains plus QASPER-layout files in the watched folder (configured names win)."""
+    """Configured domains plus QASPER-layout files in the watched folder (configured names win).
+    Reads every watched file: for the sensor's scan, not for looking up one domain (get_domain)."""
     domains, _ = load_domains(path)
     folder = watch_dir(path)
     if folder.is_dir():
@@ -103,11 +104,16 @@ def all_domains(path: Path | None = None) -> dict[str, Domain]:
 
 
 def get_domain(name: str) -> Domain:
-    domains = all_domains()
-    if name not in domains:
-        raise KeyError(f"unknown domain {name!r}: not in {domains_file()} nor a QASPER-layout file in "
-                       f"{watch_dir()}; known: {sorted(domains)}")
-    return domains[name]
+    """One domain, without reading the watched folder's other files (called by every asset step).
+    A watched file is taken as it is: the corpus asset validates it with errors naming file and field."""
+    domains, _ = load_domains()
+    if name in domains:
+        return domains[name]
+    watched = watch_dir() / f"{name}.json"
+    if DOMAIN_NAME.match(name) and watched.is_file():
+        return Domain(name, watched.resolve(), "corpus")
+    raise KeyError(f"unknown domain {name!r}: not in {domains_file()} nor a file {watched}; "
+                   f"configured: {sorted(domains)}")
 
 
 def data_dir() -> Path:

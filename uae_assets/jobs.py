@@ -9,7 +9,6 @@ from uae_assets.assets.common import domain_partitions
 from uae_assets.resources import MLflowResource, Storage
 from uae_core.evaluate_model import evaluate_encoder
 from uae_core.evaluation import to_markdown
-from uae_core.models import DEFAULT_STUDENT
 
 uae_pipeline = define_asset_job("uae_pipeline", selection=AssetSelection.all() - AssetSelection.keys(
     "domain_file", "teacher_model"), partitions_def=domain_partitions,
@@ -31,8 +30,7 @@ def evaluate_model_op(context: OpExecutionContext, config: EvaluateModelConfig, 
         raise ValueError("evaluate_model needs `data`: the path of a QASPER-layout JSON file")
     mlflow_store.client()
     out = Path(config.out) if config.out else storage.path("reports", "evaluate", Path(config.data).stem, "x").parent
-    model = DEFAULT_STUDENT if config.model == "base" else config.model
-    report = evaluate_encoder(model, config.data, config.scope, out, config.split,
+    report = evaluate_encoder(config.model, config.data, config.scope, out, config.split,
                               cache_dir=storage.path("cache", "x").parent)
     context.add_output_metadata({"report_json": MetadataValue.path(str(out / "eval_report.json")),
                                  "metrics": MetadataValue.md(to_markdown(report, config.model)),

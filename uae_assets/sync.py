@@ -45,7 +45,7 @@ def plan_sync(instance: DagsterInstance, teacher: TeacherResource, only: list[st
     if remove_missing and only is None:
         plan.remove = sorted(registered - set(domains))
     for name in names:
-        version = domain_file_version(name)
+        version = domain_file_version(domains[name])
         if version is not None and version != _latest_version(instance, "domain_file", name):
             plan.observations.append(AssetObservation("domain_file", partition=name,
                                                       tags={DATA_VERSION_TAG: version},

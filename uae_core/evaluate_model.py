@@ -30,7 +30,9 @@ def resolve_encoder(spec: str, download_dir: str | Path) -> str:
 def evaluate_encoder(model: str, data: str | Path, scope: Scope, out_dir: str | Path, split: str = "test",
                      base_model: str = DEFAULT_STUDENT, cache_dir: str | Path = "data/cache",
                      max_seq_length: int = 256, options: LoadOptions = LoadOptions()) -> dict:
-    """Report for BM25, the base encoder and `model` on `split` ("all" = every question) of `data`."""
+    """Report for BM25, the base encoder and `model` ("base" = the base encoder alone) on `split`
+    ("all" = every question) of `data`."""
+    model = base_model if model == "base" else model
     corpus = load_qasper(data, options)
     queries = corpus.queries if split == "all" else [q for q in corpus.queries if q.split == split]
     texts = [p.text for p in corpus.passages]

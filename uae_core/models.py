@@ -69,11 +69,16 @@ def teacher_fingerprint(spec: str) -> str:
     if spec.startswith("packaged:"):
         directory, gguf = packaged_location(spec)
         return fingerprint_path(directory / gguf if gguf else directory)
-    local = Path(spec)
+    return weights_fingerprint(spec)
+
+
+def weights_fingerprint(path_or_id: str) -> str:
+    """fingerprint_path of a local file or directory; for a Hugging Face id, a hash of the id (pin a
+    revision in the id, "org/model@rev", to make it change with the weights)."""
+    local = Path(path_or_id)
     if local.exists():
         return fingerprint_path(local)
-    # A Hugging Face id: pin a revision in the id ("org/model@rev") to make this change with the weights.
-    return hashlib.sha256(spec.encode()).hexdigest()[:16]
+    return hashlib.sha256(path_or_id.encode()).hexdigest()[:16]
 
 
 def resolve_teacher(spec: str, cache_dir: str | Path) -> str:
@@ -110,7 +115,4 @@ def _convert_gguf(directory: Path, gguf: str, target: Path) -> None:
 
 def student_fingerprint(spec: str) -> str:
     """Key for caching a base student's embeddings: its weights fingerprint, or the id for hub models."""
-    resolved = Path(resolve_student(spec))
-    if resolved.exists():
-        return fingerprint_path(resolved)
-    return hashlib.sha256(spec.encode()).hexdigest()[:16]
+    return weights_fingerprint(resolve_student(spec))

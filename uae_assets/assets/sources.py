@@ -9,24 +9,22 @@ The domain sensor observes both and reports a new observation only when a versio
 from dagster import DataVersion, DataVersionsByPartition, ObserveResult, observable_source_asset
 
 from uae_assets.assets.common import domain_partitions
-from uae_assets.domains import all_domains
+from uae_assets.domains import Domain, all_domains
 from uae_assets.resources import TeacherResource
 from uae_core.qasper import file_sha256
 
 
-def domain_file_version(name: str) -> str | None:
+def domain_file_version(domain: Domain) -> str | None:
     """Content hash (16 hex) of the domain's file, None while it does not exist (e.g. not downloaded yet)."""
-    domain = all_domains().get(name)
-    if domain is None or not domain.path.is_file():
-        return None
-    return file_sha256(domain.path)[:16]
+    return file_sha256(domain.path)[:16] if domain.path.is_file() else None
 
 
 @observable_source_asset(partitions_def=domain_partitions, group_name="sources",
                          description="A domain's QASPER-layout source file; version = content hash.")
 def domain_file(context) -> DataVersionsByPartition:
+    domains = all_domains()
     names = context.instance.get_dynamic_partitions(domain_partitions.name)
-    versions = {n: domain_file_version(n) for n in names}
+    versions = {n: domain_file_version(domains[n]) for n in names if n in domains}
     return DataVersionsByPartition({n: DataVersion(v) for n, v in versions.items() if v is not None})
 
 
