@@ -2,7 +2,7 @@ import numpy as np
 
 from uae_core.bm25 import BM25Index
 from uae_core.candidates import build_candidate_sets, gold_recall
-from uae_core.index import build_index, load_index, save_index, search, top_k
+from uae_core.index import build_index, exact_search, load_index, save_index, search, top_k
 from uae_core.qasper import Passage, Query
 from uae_core.retrieval import merge_rankings, scope_rows
 
@@ -24,6 +24,29 @@ def test_faiss_search_matches_brute_force_and_respects_scope(tmp_path):
     for i, got in enumerate(search(index, queries, 5, allowed)):
         assert set(got) <= set(allowed[i]) and len(got) == 5
         assert got[0] == allowed[i][np.argmax(docs[allowed[i]] @ queries[i])]
+
+
+def test_exact_search_ranks_like_the_faiss_index():
+    rng = np.random.default_rng(3)
+    docs, queries = _unit(rng, 300), _unit(rng, 6)
+    allowed = [np.arange(i * 30, i * 30 + 30) for i in range(6)]
+    index = build_index(docs)
+    for scope in (None, allowed):
+        for got, want in zip(exact_search(docs, queries, 25, scope), search(index, queries, 25, scope)):
+            assert list(got) == list(want)
+
+
+def test_gold_source_puts_every_gold_passage_among_the_candidates():
+    passages = [Passage(f"A::0::{i}", "A", "s", f"paragraph {i} about {'cats' if i < 3 else 'proofs'}")
+                for i in range(8)]
+    queries = [Query("q", "A", "tell me about cats", ("x",), ("",), ("A::0::6", "A::0::7"), "train")]
+    rng = np.random.default_rng(2)
+    p_emb, q_emb = _unit(rng, len(passages)), _unit(rng, 1)
+    without = build_candidate_sets(passages, queries, 3, "corpus", p_emb, q_emb, ("bm25",))
+    assert not set(without[0].passage_ids) & {"A::0::6", "A::0::7"}  # BM25 alone misses the gold
+    with_gold = build_candidate_sets(passages, queries, 4, "corpus", p_emb, q_emb, ("gold", "bm25"))
+    assert {"A::0::6", "A::0::7"} <= set(with_gold[0].passage_ids) and len(with_gold[0].passage_ids) == 4
+    assert gold_recall(with_gold, queries) == 1.0
 
 
 def test_top_k_and_merge():

@@ -3,6 +3,8 @@
 Candidates are the union of what existing retrievers (BM25 and the base encoder) put on top, merged
 round-robin, inside the query's scope. Their quality bounds what distillation can learn: a useful passage
 that no retriever surfaces is never labeled. `gold_recall` says how often gold evidence made it in.
+Where a domain has gold evidence, the `gold` source adds it to the set: the teacher still scores it like
+any other candidate, so utility (not the annotation) decides how much it counts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Sequence
 
 import numpy as np
 
-from uae_core.bm25 import BM25Index
 from uae_core.qasper import Passage, Query
 from uae_core.retrieval import Scope, bm25_rank, dense_rank, merge_rankings, scope_rows
 
@@ -31,14 +32,20 @@ def build_candidate_sets(passages: Sequence[Passage], queries: Sequence[Query], 
     allowed = scope_rows(passages, queries, scope)
     rankings: list[list[np.ndarray]] = []
     for source in sources:
-        if source == "bm25":
+        if source == "gold":
+            row_of = {p.passage_id: i for i, p in enumerate(passages)}
+            rankings.append([np.array([row_of[g] for g in q.gold_passage_ids if g in row_of], dtype=np.int64)
+                             for q in queries])
+        elif source == "bm25":
+            from uae_core.bm25 import BM25Index  # here: the rest of this module needs no bm25s
+
             rankings.append(bm25_rank(BM25Index([p.text for p in passages]), queries, k, allowed))
         elif source == "dense":
             if passage_emb is None or query_emb is None:
                 raise ValueError("the dense candidate source needs base-encoder embeddings")
             rankings.append(dense_rank(passage_emb, query_emb, k, allowed))
         else:
-            raise ValueError(f"unknown candidate source {source!r}; use 'bm25' and/or 'dense'")
+            raise ValueError(f"unknown candidate source {source!r}; use 'bm25', 'dense' and/or 'gold'")
     out = []
     for i, q in enumerate(queries):
         rows = merge_rankings([r[i] for r in rankings], k)

@@ -7,13 +7,15 @@ Scope `corpus`: among all passages of the domain (the harder, open-retrieval pro
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
 
-from uae_core.bm25 import BM25Index
 from uae_core.index import build_index, search, top_k
 from uae_core.qasper import Passage, Query
+
+if TYPE_CHECKING:
+    from uae_core.bm25 import BM25Index
 
 Scope = Literal["paper", "corpus"]
 
