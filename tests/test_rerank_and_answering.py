@@ -1,0 +1,64 @@
+"""LLM re-ranking (UPR) and the answer-quality evaluation, on a tiny random causal LM."""
+
+import numpy as np
+import pytest
+
+from uae_core.answering import Reader, answer_f1
+from uae_core.qasper import Passage, Query
+from uae_core.rerank import UPR_PROMPT, rerank, rerank_system, upr_teacher
+from uae_core.teacher import ScoreRequest, Teacher, TeacherConfig
+from uae_core.utility import answers_for
+
+PASSAGES = [Passage(f"A::0::{i}", "A", "s", text) for i, text in enumerate([
+    "Transformers use attention to mix tokens.", "The cat sat on the mat all day long.",
+    "We evaluate on QASPER with Recall@1.", "Gradient descent minimises the loss."])]
+QUERY = Query("q1", "A", "What do transformers use?", ("attention", "self-attention"), ("attention", ""),
+              ("A::0::0",), "test")
+
+
+@pytest.fixture(scope="module")
+def upr(tiny_teacher_dir):
+    return upr_teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="unused", batch_size=3)
+
+
+def test_upr_orders_candidates_by_log_p_of_the_question_given_the_passage(upr):
+    candidates = np.array([3, 1, 0, 2])
+    scores = upr.score([ScoreRequest("", QUERY.question, PASSAGES[r].text) for r in candidates])
+    order = rerank(upr, QUERY, candidates, PASSAGES)
+    assert sorted(order) == sorted(candidates)
+    assert list(order) == list(candidates[np.argsort([-ll for ll, _ in scores], kind="stable")])
+    prompt, target = upr.encode(ScoreRequest("", QUERY.question, PASSAGES[0].text))
+    assert target == upr._ids(" " + QUERY.question)  # the question is what gets scored
+    assert upr.config.prompt_with_context == UPR_PROMPT
+
+
+def test_rerank_system_reorders_only_the_top_depth(upr):
+    first_stage = lambda queries, allowed: [np.array([3, 2, 1, 0]) for _ in queries]  # noqa: E731
+    ranking = rerank_system(first_stage, upr, PASSAGES, depth=2)([QUERY], None)[0]
+    assert set(ranking[:2]) == {3, 2} and list(ranking[2:]) == [1, 0]
+
+
+def test_answer_f1_scores_generated_answers_and_caches_them(tiny_teacher_dir):
+    reader = Reader(Teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="unused"), max_new_tokens=4,
+                    batch_size=2)
+    cache: dict[str, str] = {}
+    rankings = [np.array([0, 1, 2])]
+    f1 = answer_f1(reader, [QUERY], rankings, PASSAGES, k=2, cache=cache)
+    assert list(cache) == ["q1|A::0::0,A::0::1"]
+    cache["q1|A::0::0,A::0::1"] = "it is self attention"  # a cached answer is used as is
+    # vs "attention": precision 1/4, recall 1 -> F1 0.4; vs "self-attention" ("selfattention"): 0 -> max 0.4
+    assert answer_f1(reader, [QUERY], rankings, PASSAGES, k=2, cache=cache)[0] == pytest.approx(0.4)
+    assert 0.0 <= f1[0] <= 1.0
+    prompt = reader.prompt_ids(QUERY.question, [PASSAGES[0].text, PASSAGES[1].text])
+    text = reader.teacher.tokenizer.decode(prompt)
+    assert "transformers use attention" in text and "cat sat" in text and text.replace(" ", "").endswith("answer:")
+
+
+def test_extractive_answer_policy_scores_the_spans_where_given():
+    assert answers_for(QUERY, "first") == ["attention"]
+    assert answers_for(QUERY, "average") == ["attention", "self-attention"]
+    assert answers_for(QUERY, "average_extractive") == ["attention", "self-attention"]  # 2nd has no span
+    q = Query("q2", "A", "Which?", ("We use the BERT model",), ("BERT",), (), "train")
+    assert answers_for(q, "first_extractive") == ["BERT"]
+    with pytest.raises(ValueError, match="answer_policy"):
+        answers_for(q, "last")
