@@ -102,10 +102,16 @@ def resolve_teacher(spec: str, cache_dir: str | Path) -> str:
             return str(directory)
         target = Path(cache_dir) / f"{spec.split(':', 1)[1]}-{teacher_fingerprint(spec)}"
         if not (target / "config.json").is_file():
-            if not (directory / gguf).is_file():  # chunked: assemble the GGUF beside the cache first
-                directory = Path(cache_dir) / "gguf"
-                _chunked_package(spec).assemble(directory / gguf)
-            _convert_gguf(directory, gguf, target)
+            if (directory / gguf).is_file():
+                _convert_gguf(directory, gguf, target)
+            else:  # chunked: assemble the GGUF for the conversion, then drop it (the safetensors stay)
+                assembled = Path(cache_dir) / f"{target.name}.gguf" / gguf
+                _chunked_package(spec).assemble(assembled)
+                try:
+                    _convert_gguf(assembled.parent, gguf, target)
+                finally:
+                    assembled.unlink(missing_ok=True)
+                    assembled.parent.rmdir()
         return str(target)
     return spec
 
