@@ -136,7 +136,7 @@ def plot(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    systems = ["bm25", "gold", "kl", "umi", "uae"]
+    systems = [s for s in ("bm25", "gold", "kl", "umi", "uae") if s in results["sets"]["qasper-test"]["systems"]]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, name in zip(axes, ("qasper-test", "covidqa-test")):
         rows = results["sets"][name]["systems"]

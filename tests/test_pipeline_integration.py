@@ -159,3 +159,20 @@ def test_bad_input_stops_with_file_paper_and_field(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1
     assert f"{bad}, paper 'paper-9', field 'full_text[0].paragraphs[1]': expected str, got int" in proc.stderr
+
+
+def test_evaluate_command_adds_llm_reranking_and_token_f1_with_the_real_teacher(first_run):
+    root, env, _ = first_run
+    out = root / "evaluate-upr"
+    proc = subprocess.run([sys.executable, "-m", "uae_assets.cli", "evaluate", "--model", "base", "--data",
+                           str(root / "slice.json"), "--split", "test", "--max-queries", "3",
+                           "--llm-rerank-depth", "5", "--answer-top-k", "1", "--out", str(out)],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "eval_report.json").read_text())
+    assert report["n_queries"] == 3 and set(report["systems"]) == {"bm25", "base", "llm_rerank"}
+    assert report["metrics"][-1] == "f1@1"
+    upr, base = report["systems"]["llm_rerank"], report["systems"]["base"]
+    assert upr["recall@5"] == base["recall@5"]  # re-ranking the top 5 keeps the same 5 passages
+    assert all(0.0 <= s["f1@1"] <= 1.0 for s in report["systems"].values())
+    assert upr["latency_ms_p50"] > 10 * base["latency_ms_p50"]  # the teacher reads 5 passages per question

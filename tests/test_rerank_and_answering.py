@@ -62,3 +62,19 @@ def test_extractive_answer_policy_scores_the_spans_where_given():
     assert answers_for(q, "first_extractive") == ["BERT"]
     with pytest.raises(ValueError, match="answer_policy"):
         answers_for(q, "last")
+
+
+def test_evaluate_reports_token_f1_and_llm_reranking_side_by_side(upr, tiny_teacher_dir):
+    from uae_core.evaluation import AnswerEval, evaluate, to_markdown
+
+    fixed = lambda queries, allowed: [np.array([1, 0, 2, 3]) for _ in queries]  # noqa: E731
+    reader = Reader(Teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="unused"), max_new_tokens=3)
+    answers = AnswerEval(reader, (1, 3))
+    report = evaluate({"base": fixed, "llm_rerank": rerank_system(fixed, upr, PASSAGES, depth=4)}, PASSAGES,
+                      [QUERY], "corpus", answers=answers)
+    assert report["metrics"][-2:] == ["f1@1", "f1@3"]
+    assert report["systems"]["base"]["recall@1"] == 0.0  # the fixed ranking puts gold second
+    for system in ("base", "llm_rerank"):
+        assert 0.0 <= report["systems"][system]["f1@3"] <= 1.0
+    assert {k.split("|")[1] for k in answers.cache} >= {"A::0::1", "A::0::1,A::0::0,A::0::2"}
+    assert "f1@3" in to_markdown(report, "t")

@@ -77,23 +77,30 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--scope", choices=["paper", "corpus"], default="corpus")
     e.add_argument("--split", default="test", help="train | dev | test | all")
     e.add_argument("--out", type=Path, help="report folder (default data/reports/evaluate/<file stem>)")
+    e.add_argument("--max-queries", type=int, default=0, help="a fixed subset of this many questions (0 = all)")
+    e.add_argument("--llm-rerank-depth", type=int, default=0,
+                   help="add LLM re-ranking (UPR) of the base top-n by the teacher (~10 s/question on 2 CPU cores)")
+    e.add_argument("--answer-top-k", type=int, nargs="*", default=[],
+                   help="Token F1 of the teacher's answers from each system's top k, e.g. 1 3")
     args = parser.parse_args(argv)
     if args.command == "evaluate":
-        return evaluate(args.model, args.data, args.scope, args.split, args.out)
+        return evaluate(args.model, args.data, args.scope, args.split, args.out, max_queries=args.max_queries,
+                        llm_rerank_depth=args.llm_rerank_depth, answer_top_k=args.answer_top_k)
     if args.command == "runs":
         return print_runs(args.domain, args.limit)
     run_config = yaml.safe_load(args.config.read_text()) if args.config else {}
     return materialize(args.domain, run_config or {}, args.select.split(",") if args.select else None)
 
 
-def evaluate(model: str, data: Path, scope: str, split: str, out: Path | None) -> int:
+def evaluate(model: str, data: Path, scope: str, split: str, out: Path | None, **options) -> int:
     from uae_assets.resources import MLflowResource
     from uae_core.evaluate_model import evaluate_encoder
 
     if model.startswith("models:/"):
         MLflowResource().client()  # the embedded tracking store and registry
     out = out or data_dir() / "reports" / "evaluate" / data.stem
-    report = evaluate_encoder(model, data, scope, out, split, cache_dir=data_dir() / "cache")
+    report = evaluate_encoder(model, data, scope, out, split, cache_dir=data_dir() / "cache",
+                              model_cache=data_dir() / "models", **options)
     print(json.dumps({s: {m: round(v, 4) for m, v in vals.items()} for s, vals in report["systems"].items()},
                      indent=1))
     print(f"\nreport: {out / 'eval_report.md'}\n        {out / 'eval_report.json'}")

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 from uae_core.encoder import cached_encode, load_student
-from uae_core.evaluation import bm25_system, dense_system, evaluate, write_report
+from uae_core.answering import Reader
+from uae_core.evaluation import AnswerEval, bm25_system, dense_system, evaluate, fixed_subset, write_report
 from uae_core.index import build_index
 from uae_core.models import DEFAULT_STUDENT, student_fingerprint
 from uae_core.qasper import LoadOptions, load_qasper
+from uae_core.rerank import rerank_system, upr_teacher
 from uae_core.retrieval import Scope
+from uae_core.teacher import Teacher, TeacherConfig
 
 
 def resolve_encoder(spec: str, download_dir: str | Path) -> str:
@@ -29,12 +33,16 @@ def resolve_encoder(spec: str, download_dir: str | Path) -> str:
 
 def evaluate_encoder(model: str, data: str | Path, scope: Scope, out_dir: str | Path, split: str = "test",
                      base_model: str = DEFAULT_STUDENT, cache_dir: str | Path = "data/cache",
-                     max_seq_length: int = 256, options: LoadOptions = LoadOptions()) -> dict:
+                     max_seq_length: int = 256, options: LoadOptions = LoadOptions(), max_queries: int = 0,
+                     llm_rerank_depth: int = 0, answer_top_k: Sequence[int] = (),
+                     teacher: TeacherConfig = TeacherConfig(), model_cache: str | Path = "data/models") -> dict:
     """Report for BM25, the base encoder and `model` ("base" = the base encoder alone) on `split`
-    ("all" = every question) of `data`."""
+    ("all" = every question) of `data`; optionally on a fixed subset of `max_queries` questions, with LLM
+    re-ranking of the base top-`llm_rerank_depth` and Token F1 of the teacher's answers from each top k."""
     model = base_model if model == "base" else model
     corpus = load_qasper(data, options)
     queries = corpus.queries if split == "all" else [q for q in corpus.queries if q.split == split]
+    queries = fixed_subset([q for q in queries if q.gold_passage_ids], max_queries)
     texts = [p.text for p in corpus.passages]
     cache = Path(cache_dir) / "embeddings"
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
@@ -48,7 +56,11 @@ def evaluate_encoder(model: str, data: str | Path, scope: Scope, out_dir: str | 
             encoder = load_student(source, max_seq_length)
             key = f"eval-{student_fingerprint(source)}"  # by content: a moved alias is a new key
         systems["model"] = dense_system(encoder, build_index(cached_encode(encoder, texts, cache, model_key=key)))
-    report = evaluate(systems, corpus.passages, queries, scope, baseline="base")
+    if llm_rerank_depth > 0:
+        systems["llm_rerank"] = rerank_system(systems["base"], upr_teacher(teacher, str(model_cache)),
+                                              corpus.passages, llm_rerank_depth)
+    answers = AnswerEval(Reader(Teacher(teacher, cache_dir=model_cache)), answer_top_k) if answer_top_k else None
+    report = evaluate(systems, corpus.passages, queries, scope, baseline="base", answers=answers)
     report.update({"model": model, "data": str(data), "split": split, "base_model": base_model,
                    "load_report": corpus.report.as_dict()})
     write_report(report, out_dir, f"Evaluation of {model} on {Path(data).name} ({split}, scope {scope})")

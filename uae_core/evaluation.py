@@ -6,15 +6,15 @@ batch for the metrics and once query by query for latency, in the same process.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from uae_core.bm25 import BM25Index
 from uae_core.encoder import encode
 from uae_core.index import search
 from uae_core.metrics import METRICS, per_query_table
@@ -26,7 +26,15 @@ Ranker = Callable[[Sequence[Query], "list[np.ndarray] | None"], list[np.ndarray]
 DEPTH = 1000  # ranking depth for MAP (deep enough that truncation moves it by <0.001)
 
 
-def bm25_system(passages: Sequence[Passage], bm25: BM25Index | None = None) -> Ranker:
+def fixed_subset(queries: Sequence[Query], n: int) -> list[Query]:
+    """n queries in a fixed pseudo-random order (by id hash), all when n is 0: for the expensive systems."""
+    ordered = sorted(queries, key=lambda q: hashlib.sha1(q.query_id.encode()).hexdigest())
+    return ordered[:n] if n else list(queries)
+
+
+def bm25_system(passages: Sequence[Passage], bm25=None) -> Ranker:
+    from uae_core.bm25 import BM25Index  # imported here: the rest of this module runs without bm25s
+
     bm25 = bm25 or BM25Index([p.text for p in passages])
     return lambda queries, allowed: bm25_rank(bm25, queries, DEPTH, allowed)
 
@@ -34,6 +42,15 @@ def bm25_system(passages: Sequence[Passage], bm25: BM25Index | None = None) -> R
 def dense_system(model, index) -> Ranker:
     """A student model plus a FAISS index of all passages embedded by that same model."""
     return lambda queries, allowed: search(index, encode(model, [q.question for q in queries]), DEPTH, allowed)
+
+
+@dataclass
+class AnswerEval:
+    """Token F1 of the reader's answer from each system's top k, for each k in `top_k` (see answering.py)."""
+
+    reader: object  # answering.Reader
+    top_k: Sequence[int] = (1, 3)
+    cache: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -45,28 +62,40 @@ class SystemResult:
 
 
 def run_system(ranker: Ranker, passages: Sequence[Passage], queries: Sequence[Query], scope: Scope,
-               latency_queries: int = 100) -> SystemResult:
+               latency_queries: int = 100, answers: AnswerEval | None = None) -> SystemResult:
+    """The first `latency_queries` queries run one at a time (timed), the rest in one batch: the same
+    rankings, and an expensive system (LLM re-ranking) is not run twice."""
     allowed = scope_rows(passages, queries, scope)
-    rankings = ranker(queries, allowed)
+    n = min(latency_queries, len(queries))
+    rankings, times = [], []
+    for i, q in enumerate(queries[:n]):
+        t = time.perf_counter()
+        rankings += ranker([q], None if allowed is None else [allowed[i]])
+        times.append((time.perf_counter() - t) * 1000)
+    if n < len(queries):
+        rankings += ranker(queries[n:], None if allowed is None else allowed[n:])
     ids = [[passages[r].passage_id for r in row] for row in rankings]
     table = per_query_table(ids, [q.gold_passage_ids for q in queries])
-    times = []
-    for i, q in enumerate(queries[:latency_queries]):
-        t = time.perf_counter()
-        ranker([q], None if allowed is None else [allowed[i]])
-        times.append((time.perf_counter() - t) * 1000)
+    if answers is not None:
+        from uae_core.answering import answer_f1
+
+        for k in answers.top_k:
+            table[f"f1@{k}"] = answer_f1(answers.reader, queries, rankings, passages, k, answers.cache)
     p50, p95 = (float(np.percentile(times, q)) for q in (50, 95)) if times else (float("nan"),) * 2
     return SystemResult({m: float(v.mean()) for m, v in table.items()}, table, p50, p95)
 
 
 def evaluate(systems: dict[str, Ranker], passages: Sequence[Passage], queries: Sequence[Query], scope: Scope,
-             baseline: str = "base") -> dict:
-    """Report dict: systems -> metrics and latency, gains relative to `baseline`, counts."""
+             baseline: str = "base", answers: AnswerEval | None = None) -> dict:
+    """Report dict: systems -> metrics (and Token F1 with `answers`) and latency, gains relative to
+    `baseline` with paired bootstrap intervals, counts."""
     queries = [q for q in queries if q.gold_passage_ids]
     if not queries:
         raise ValueError("no evaluation query has gold evidence")
-    results = {name: run_system(r, passages, queries, scope) for name, r in systems.items()}
+    results = {name: run_system(r, passages, queries, scope, answers=answers) for name, r in systems.items()}
+    metrics = list(METRICS) + ([f"f1@{k}" for k in answers.top_k] if answers else [])
     report = {
+        "metrics": metrics,
         "scope": scope,
         "n_queries": len(queries),
         "n_passages": len(passages),
@@ -76,10 +105,10 @@ def evaluate(systems: dict[str, Ranker], passages: Sequence[Passage], queries: S
     if baseline in results:
         base = results[baseline].metrics
         report["relative_gain_vs_" + baseline] = {
-            n: {m: (r.metrics[m] / base[m] - 1.0) if base[m] > 0 else None for m in METRICS}
+            n: {m: (r.metrics[m] / base[m] - 1.0) if base[m] > 0 else None for m in metrics}
             for n, r in results.items() if n != baseline}
         report["gain_ci95_vs_" + baseline] = {
-            n: {m: _interval(r.per_query[m], results[baseline].per_query[m]) for m in METRICS}
+            n: {m: _interval(r.per_query[m], results[baseline].per_query[m]) for m in metrics}
             for n, r in results.items() if n != baseline}
     return report
 
@@ -93,23 +122,24 @@ def _interval(system: np.ndarray, baseline: np.ndarray) -> list[float] | None:
 
 
 def to_markdown(report: dict, title: str) -> str:
+    metrics = report.get("metrics", METRICS)
     lines = [f"# {title}", "",
              f"{report['n_queries']} held-out questions, {report['n_passages']} passages, scope `{report['scope']}`.",
-             "", "| system | " + " | ".join(METRICS) + " | p50 ms | p95 ms |",
-             "|---|" + "---|" * (len(METRICS) + 2)]
+             "", "| system | " + " | ".join(metrics) + " | p50 ms | p95 ms |",
+             "|---|" + "---|" * (len(metrics) + 2)]
     for name, m in report["systems"].items():
-        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS)
+        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in metrics)
                      + f" | {m['latency_ms_p50']:.2f} | {m['latency_ms_p95']:.2f} |")
     for key, gains in report.items():
         if key.startswith("relative_gain_vs_"):
             lines += ["", f"Relative gain vs `{key.removeprefix('relative_gain_vs_')}`:", "",
-                      "| system | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
+                      "| system | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
             intervals = report.get(key.replace("relative_gain", "gain_ci95"), {})
             for name, g in gains.items():
                 ci = intervals.get(name, {})
                 lines.append(f"| {name} | " + " | ".join(
                     "n/a" if g[k] is None else f"{g[k]:+.1%}" + (
-                        f" [{ci[k][0]:+.1%}, {ci[k][1]:+.1%}]" if ci.get(k) else "") for k in METRICS) + " |")
+                        f" [{ci[k][0]:+.1%}, {ci[k][1]:+.1%}]" if ci.get(k) else "") for k in metrics) + " |")
             lines += ["", "Brackets: paired bootstrap 95 % interval over questions (2,000 resamples)."]
     return "\n".join(lines) + "\n"
 
