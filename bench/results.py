@@ -127,7 +127,9 @@ def prepare(args, size: Size) -> None:
             store.register_teacher(teacher.teacher_id, json.dumps(asdict(config), sort_keys=True))
             print(f"[prepare] {variant}: {sum(len(s.passage_ids) for s in sets)} pairs, teacher {teacher.teacher_id}")
             stats = label_candidates(teacher, store, sets, by_qid, by_pid, config.answer_policy)
-            utilities = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
+            stored = store.utilities(teacher.teacher_id, [s.query_id for s in sets])  # every labeled passage
+            utilities = {s.query_id: {p: stored[s.query_id][p] for p in s.passage_ids if p in stored.get(s.query_id, {})}
+                         for s in sets}
             variants[variant] = {
                 "teacher": teacher_name, "teacher_id": teacher.teacher_id, "labeling": stats.as_dict(),
                 "gold_recall": gold_recall(sets, train), "top1_is_gold": _top1_is_gold(utilities, by_qid),
@@ -318,11 +320,21 @@ def report_stage(args, size: Size) -> None:
     results["sweep"] = {n: {"dev": r["metrics"]["qasper-dev"]["mean"], "train_seconds": r.get("train_seconds"),
                             "device": r["device"], "gpu": r.get("gpu")}
                         for n, r in runs.items() if r.get("phase") == "sweep" or n == "base"}
-    results["labels"] = {v: {k: prepared["variants"][v][k] for k in ("teacher_id", "labeling", "gold_recall",
-                                                                     "top1_is_gold")}
-                         for v in prepared["variants"]}
-    results["teacher_agreement"] = teacher_agreement(prepared)
     results["started"] = args.started
+    doc_stage(args, size, results)
+
+
+def doc_stage(args, size: Size, results: dict | None = None) -> None:
+    """Label statistics from prepared.json, then results.json and the page (re-rendered alone by --stage doc)."""
+    results = results or json.loads((args.workdir / "results.json").read_text())
+    prepared = json.loads((args.workdir / "prepared.json").read_text())
+    by_qid = {q.query_id: q for q in load_qasper(prepared["data"]["qasper"]).queries}
+    results["labels"] = {}
+    for name, v in prepared["variants"].items():
+        u = {q: {p: v["utilities"][q][p] for p in pids if p in v["utilities"].get(q, {})} for q, pids in v["sets"].items()}
+        results["labels"][name] = {"teacher_id": v["teacher_id"], "labeling": v["labeling"],
+                                   "gold_recall": v["gold_recall"], "top1_is_gold": _top1_is_gold(u, by_qid)}
+    results["teacher_agreement"] = teacher_agreement(prepared)
     _write_json(args.workdir / "results.json", results)
     from results_doc import write_doc  # the tables and the plot (bench/results_doc.py)
 
@@ -470,7 +482,7 @@ def _write_json(path: Path, obj) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=sorted(SIZES), default="quick")
-    ap.add_argument("--stage", choices=["all", "prepare", "train", "report"], default="all")
+    ap.add_argument("--stage", choices=["all", "prepare", "train", "report", "doc"], default="all")
     ap.add_argument("--workdir", type=Path, help="default data/results/<size>")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--student", default="packaged:all-MiniLM-L6-v2")
@@ -485,6 +497,10 @@ def main(argv=None) -> int:
     args.workdir = args.workdir or REPO / "data" / "results" / args.size
     args.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     args.machine = f"{platform.machine()}, {platform.processor() or 'cpu'}"
+    if args.stage == "doc":
+        args.started = json.loads((args.workdir / "results.json").read_text()).get("started", args.started)
+        doc_stage(args, size)
+        return 0
     for stage in ("prepare", "train", "report"):
         if args.stage in ("all", stage):
             t = time.perf_counter()
