@@ -8,8 +8,9 @@ machines: docs/results.md says where each ran):
   prepare  candidate sets and teacher labels (the pipeline's DuckDB label store) -> prepared.json
   train    knob sweep scored on qasper's dev split, then the tuned configs x seeds; every model
            evaluated on the held-out test splits -> train/<run>.json
-  report   BM25, LLM re-ranking (UPR), Token F1 of the teacher's answers, per-query latency, statistics
-           -> docs/results.md, docs/results_gains.png, <workdir>/results.json
+  report   BM25, LLM re-ranking (UPR), Token F1 of the teacher's answers, statistics -> results.json
+  latency  per-query latency of BM25, UAE and LLM re-ranking, alone on the machine -> results.json
+  doc      the page: docs/results.md and docs/results_gains.png (rendered after each of the two above)
 Held-out discipline: training uses qasper's train split only; every choice is made on its dev split; the
 test splits of qasper and covidqa (never trained on: zero-shot) are only reported.
 """
@@ -321,7 +322,7 @@ def report_stage(args, size: Size) -> None:
                             "device": r["device"], "gpu": r.get("gpu")}
                         for n, r in runs.items() if r.get("phase") == "sweep" or n == "base"}
     results["started"] = args.started
-    doc_stage(args, size, results)
+    _write_json(args.workdir / "results.json", results)
 
 
 def doc_stage(args, size: Size, results: dict | None = None) -> None:
@@ -450,6 +451,48 @@ def answers_latency(args, size: Size, runs: dict, finals: dict, corpora, results
               f"-> {lat['upr_over_uae_p50']:.0f}x", flush=True)
 
 
+def latency_stage(args, size: Size) -> None:
+    """Per-query latency of BM25, UAE's query path and LLM re-ranking, one process, nothing else running:
+    re-measured alone because timings taken while other work shares the cores are not comparable."""
+    from uae_core.bm25 import BM25Index
+    from uae_core.encoder import cached_encode, encode, load_student
+    from uae_core.index import build_index, search
+    from uae_core.models import student_fingerprint
+    from uae_core.rerank import rerank, upr_teacher
+    from uae_core.retrieval import bm25_rank
+    from uae_core.teacher import TeacherConfig
+
+    results = json.loads((args.workdir / "results.json").read_text())
+    corpora = load_corpora(DATA, size.eval_papers)
+    base = load_student(args.student, device=args.device)
+    upr = upr_teacher(TeacherConfig(), cache_dir=str(REPO / "data" / "models"), device=args.device)
+    for name in REPORTED:
+        passages = corpora[EVAL_SETS[name][0]].passages
+        emb = cached_encode(base, [p.text for p in passages], REPO / "data" / "cache" / "embeddings",
+                            model_key=f"base-{student_fingerprint(args.student)}", show_progress=True)
+        index, bm25 = build_index(emb), BM25Index([p.text for p in passages])
+        queries = answer_subset(eval_queries(corpora, name), args.latency_queries)
+        systems = {"bm25": lambda q: bm25_rank(bm25, [q], DEPTH, None)[0],
+                   "uae": lambda q: search(index, encode(base, [q.question]), DEPTH)[0],
+                   "upr": lambda q: rerank(upr, q, search(index, encode(base, [q.question]), DEPTH)[0][:20], passages)}
+        for fn in systems.values():  # warm-up: model loads, first-call allocations
+            fn(queries[0])
+        lat = {}
+        for system, fn in systems.items():
+            ms = []
+            for q in queries:
+                t = time.perf_counter()
+                fn(q)
+                ms.append((time.perf_counter() - t) * 1000)
+            lat[system] = {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))}
+        lat["upr_over_uae_p50"] = lat["upr"]["p50_ms"] / lat["uae"]["p50_ms"]
+        lat["queries"] = len(queries)
+        results["latency"][name] = lat
+        print(f"[latency] {name}: " + ", ".join(f"{s} p50 {v['p50_ms']:.2f} ms" for s, v in lat.items()
+                                                 if isinstance(v, dict)) + f" -> {lat['upr_over_uae_p50']:.0f}x")
+    _write_json(args.workdir / "results.json", results)
+
+
 def teacher_agreement(prepared: dict) -> dict:
     """Spearman correlation of each knob teacher's utilities with SmolLM2's on the same pairs."""
     main = prepared["variants"]["main"]["utilities"]
@@ -482,7 +525,8 @@ def _write_json(path: Path, obj) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=sorted(SIZES), default="quick")
-    ap.add_argument("--stage", choices=["all", "prepare", "train", "report", "doc"], default="all")
+    ap.add_argument("--stage", choices=["all", "prepare", "train", "report", "latency", "doc"], default="all")
+    ap.add_argument("--latency-queries", type=int, default=20, help="latency stage: questions per domain")
     ap.add_argument("--workdir", type=Path, help="default data/results/<size>")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--student", default="packaged:all-MiniLM-L6-v2")
@@ -497,15 +541,16 @@ def main(argv=None) -> int:
     args.workdir = args.workdir or REPO / "data" / "results" / args.size
     args.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     args.machine = f"{platform.machine()}, {platform.processor() or 'cpu'}"
-    if args.stage == "doc":
-        args.started = json.loads((args.workdir / "results.json").read_text()).get("started", args.started)
-        doc_stage(args, size)
-        return 0
-    for stage in ("prepare", "train", "report"):
+    stages = {"prepare": prepare, "train": train_stage, "report": report_stage, "latency": latency_stage}
+    for stage, fn in stages.items():
         if args.stage in ("all", stage):
             t = time.perf_counter()
-            {"prepare": prepare, "train": train_stage, "report": report_stage}[stage](args, size)
+            fn(args, size)
             print(f"[{stage}] done in {time.perf_counter() - t:.0f} s", flush=True)
+    if args.stage in ("all", "report", "latency", "doc"):
+        if args.stage != "all":  # the page keeps the date of the report stage's run
+            args.started = json.loads((args.workdir / "results.json").read_text()).get("started", args.started)
+        doc_stage(args, size)
     return 0
 
 

@@ -55,8 +55,10 @@ def answers_section(name: str, answers: dict, latency: dict) -> list[str]:
         m, g = row["mean"], row.get("gain", {})
         lines.append(f"| {LABELS[system]} | {m['recall@1']:.3f} | {m['map']:.3f} | {m['f1@1']:.3f} | {m['f1@3']:.3f} "
                      f"| {gain_cell(g.get('f1@1')) if g else '-'} | {gain_cell(g.get('f1@3')) if g else '-'} |")
-    lines += ["", "Per-query latency in one process on this machine (query encoding + search; UPR adds the "
-              "teacher over 20 passages):", "", "| system | p50 ms | p95 ms |", "|---|---|---|"]
+    lines += ["", f"Per-query latency, {latency.get('queries', answers['n_queries'])} questions one at a time, "
+              "in one process with nothing else running on this 2-core CPU (`--stage latency`; UAE = encode the "
+              "question + FAISS search of the domain; UPR = that + the teacher over the top 20):", "",
+              "| system | p50 ms | p95 ms |", "|---|---|---|"]
     for system in ("bm25", "uae", "upr"):
         lines.append(f"| {LABELS[system]} | {latency[system]['p50_ms']:.2f} | {latency[system]['p95_ms']:.2f} |")
     lines += ["", f"LLM re-ranking / UAE, p50: **{latency['upr_over_uae_p50']:.0f}x**.", ""]
