@@ -312,12 +312,12 @@ def report_stage(args, size: Size) -> None:
     choice = json.loads((args.workdir / "train" / "tuned.json").read_text())
     prepared = json.loads((args.workdir / "prepared.json").read_text())
     corpora = load_corpora(DATA, size.eval_papers)
-    results = {"tuned": choice, "sets": {}, "answers": {}, "latency": {}}
+    results = {"tuned": choice, "sets": {}, "answers": {}, "latency": {}}  # latency: filled by latency_stage
     finals = {obj: [runs[n] for n in runs if n.startswith(obj + "/seed=")] for obj in ("gold", "kl", "umi", "uae")}
     finals = {obj: rs for obj, rs in finals.items() if rs}  # a train stage cut short may lack some
     for name in ("qasper-test", "qasper-test-paper", "covidqa-test"):
         results["sets"][name] = retrieval_table(name, runs["base"], finals, corpora)
-    answers_latency(args, size, runs, finals, corpora, results)
+    answer_quality(args, size, runs, finals, corpora, results)
     results["sweep"] = {n: {"dev": r["metrics"]["qasper-dev"]["mean"], "train_seconds": r.get("train_seconds"),
                             "device": r["device"], "gpu": r.get("gpu")}
                         for n, r in runs.items() if r.get("phase") == "sweep" or n == "base"}
@@ -339,7 +339,7 @@ def doc_stage(args, size: Size, results: dict | None = None) -> None:
     _write_json(args.workdir / "results.json", results)
     from results_doc import write_doc  # the tables and the plot (bench/results_doc.py)
 
-    write_doc(results, size, args, REPO / "docs")
+    write_doc(results, size, args, args.workdir if args.size == "smoke" else REPO / "docs")  # smoke: not the docs
 
 
 def retrieval_table(name: str, base: dict, finals: dict[str, list[dict]], corpora) -> dict:
@@ -347,7 +347,6 @@ def retrieval_table(name: str, base: dict, finals: dict[str, list[dict]], corpor
     bootstrap intervals on the seed-averaged per-query scores, and each seed's gain."""
     from uae_core.bm25 import BM25Index
     from uae_core.retrieval import bm25_rank
-    from uae_core.stats import paired_bootstrap_gain
 
     domain, _, scope = EVAL_SETS[name]
     queries = eval_queries(corpora, name)
@@ -368,8 +367,7 @@ def retrieval_table(name: str, base: dict, finals: dict[str, list[dict]], corpor
         if system != "base":
             row["gain"] = {}
             for m in METRICS:
-                ci = paired_bootstrap_gain(arrays[m], per["base"][m]) if per["base"][m].mean() > 0 else None
-                row["gain"][m] = None if ci is None else [ci.gain, ci.low, ci.high]
+                row["gain"][m] = _gain(arrays[m], per["base"][m])
         if system in seeds:
             row["seeds"] = seeds[system]
             row["seed_sd"] = {m: statistics.pstdev([s[m] for s in seeds[system]]) for m in METRICS}
@@ -377,13 +375,14 @@ def retrieval_table(name: str, base: dict, finals: dict[str, list[dict]], corpor
     return {"n_queries": len(queries), "n_passages": len(passages), "scope": scope, "systems": table}
 
 
-def answers_latency(args, size: Size, runs: dict, finals: dict, corpora, results: dict) -> None:
+def answer_quality(args, size: Size, runs: dict, finals: dict, corpora, results: dict) -> None:
     """On the answer subset of each reported set: LLM re-ranking of the base top-20, Token F1 of the
-    teacher's answers from the top-1 and top-3 of each system, and per-query latency in this one process."""
+    teacher's answers from the top-1 and top-3 of each system (latency is measured alone: latency_stage)."""
     from uae_core.answering import Reader, answer_f1
     from uae_core.bm25 import BM25Index
-    from uae_core.encoder import encode, load_student
+    from uae_core.encoder import cached_encode, encode, load_student
     from uae_core.index import build_index, search
+    from uae_core.models import student_fingerprint
     from uae_core.rerank import rerank, upr_teacher
     from uae_core.retrieval import bm25_rank
     from uae_core.teacher import Teacher, TeacherConfig
@@ -400,21 +399,11 @@ def answers_latency(args, size: Size, runs: dict, finals: dict, corpora, results
         row_of = {p.passage_id: i for i, p in enumerate(passages)}
         queries = answer_subset(eval_queries(corpora, name), size.answer_queries)
         bm25 = BM25Index([p.text for p in passages])
-        index = build_index(encode(base, [p.text for p in passages], show_progress=True))
-
-        def time_each(fn):
-            out, ms = [], []
-            for q in queries:
-                t = time.perf_counter()
-                out.append(fn(q))
-                ms.append((time.perf_counter() - t) * 1000)
-            return out, ms
-
-        bm25_rows, bm25_ms = time_each(lambda q: bm25_rank(bm25, [q], DEPTH, None)[0])
-        dense_rows, dense_ms = time_each(lambda q: search(index, encode(base, [q.question]), DEPTH)[0])
-        upr_rows, upr_ms = time_each(lambda q: np.concatenate([
-            rerank(upr, q, search(index, encode(base, [q.question]), DEPTH)[0][:20], passages),
-            search(index, encode(base, [q.question]), DEPTH)[0][20:]]))
+        index = build_index(cached_encode(base, [p.text for p in passages], REPO / "data" / "cache" / "embeddings",
+                                          model_key=f"base-{student_fingerprint(args.student)}", show_progress=True))
+        bm25_rows = bm25_rank(bm25, queries, DEPTH, None)
+        dense_rows = search(index, encode(base, [q.question for q in queries]), DEPTH)
+        upr_rows = [np.concatenate([rerank(upr, q, row[:20], passages), row[20:]]) for q, row in zip(queries, dense_rows)]
         rankings = {"bm25": bm25_rows, "base": dense_rows, "upr": upr_rows}
         for obj in ("gold", "uae"):
             seed0 = next(r for r in finals[obj] if r["config"]["seed"] == size.seeds[0])
@@ -431,24 +420,22 @@ def answers_latency(args, size: Size, runs: dict, finals: dict, corpora, results
                 cache_path.write_text(json.dumps(cache))
             table[system] = {"per_query": {"recall@1": metrics["recall@1"].tolist(), "map": metrics["map"].tolist(),
                                            "f1@1": f1[1].tolist(), "f1@3": f1[3].tolist()}}
-        for system in table:
-            table[system]["mean"] = {m: float(np.mean(v)) for m, v in table[system]["per_query"].items()}
-        from uae_core.stats import paired_bootstrap_gain
-
-        for system in table:
+        base_scores = table["base"]["per_query"]
+        for system, row in table.items():
+            row["mean"] = {m: float(np.mean(v)) for m, v in row["per_query"].items()}
             if system != "base":
-                table[system]["gain"] = {
-                    m: (lambda ci: [ci.gain, ci.low, ci.high])(paired_bootstrap_gain(
-                        np.array(v), np.array(table["base"]["per_query"][m])))
-                    if np.mean(table["base"]["per_query"][m]) > 0 else None
-                    for m, v in table[system]["per_query"].items()}
+                row["gain"] = {m: _gain(np.array(v), np.array(base_scores[m])) for m, v in row["per_query"].items()}
         results["answers"][name] = {"n_queries": len(queries), "systems": table}
-        results["latency"][name] = {s: {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))}
-                                    for s, ms in (("bm25", bm25_ms), ("uae", dense_ms), ("upr", upr_ms))}
-        lat = results["latency"][name]
-        lat["upr_over_uae_p50"] = lat["upr"]["p50_ms"] / lat["uae"]["p50_ms"]
-        print(f"[report] {name}: UPR p50 {lat['upr']['p50_ms']:.0f} ms, UAE p50 {lat['uae']['p50_ms']:.2f} ms "
-              f"-> {lat['upr_over_uae_p50']:.0f}x", flush=True)
+
+
+def _gain(system: np.ndarray, base: np.ndarray) -> list[float] | None:
+    """[relative gain, low, high] with a paired bootstrap 95 % interval; None when the base scores 0."""
+    from uae_core.stats import paired_bootstrap_gain
+
+    if base.mean() <= 0:
+        return None
+    ci = paired_bootstrap_gain(system, base)
+    return [ci.gain, ci.low, ci.high]
 
 
 def latency_stage(args, size: Size) -> None:

@@ -47,7 +47,7 @@ def retrieval_section(name: str, table: dict) -> list[str]:
     return lines + [""]
 
 
-def answers_section(name: str, answers: dict, latency: dict) -> list[str]:
+def answers_section(name: str, answers: dict, latency: dict | None) -> list[str]:
     lines = [f"### {SET_TITLES[name]}: answer quality and latency ({answers['n_queries']} questions)", "",
              "| system | Recall@1 | MAP | Token F1 top-1 | Token F1 top-3 | F1 top-1 gain | F1 top-3 gain |",
              "|---|---|---|---|---|---|---|"]
@@ -55,6 +55,8 @@ def answers_section(name: str, answers: dict, latency: dict) -> list[str]:
         m, g = row["mean"], row.get("gain", {})
         lines.append(f"| {LABELS[system]} | {m['recall@1']:.3f} | {m['map']:.3f} | {m['f1@1']:.3f} | {m['f1@3']:.3f} "
                      f"| {gain_cell(g.get('f1@1')) if g else '-'} | {gain_cell(g.get('f1@3')) if g else '-'} |")
+    if not latency:
+        return lines + ["", "Latency: not measured yet (`bench/results.py --stage latency`).", ""]
     lines += ["", f"Per-query latency, {latency.get('queries', answers['n_queries'])} questions one at a time, "
               "in one process with nothing else running on this 2-core CPU (`--stage latency`; UAE = encode the "
               "question + FAISS search of the domain; UPR = that + the teacher over the top 20):", "",
@@ -173,7 +175,7 @@ def write_doc(results: dict, size, args, docs: Path) -> Path:
               "CPU). Token F1: the teacher (SmolLM2-135M) answers greedily from the top-1 / top-3 passages; SQuAD "
               "normalisation, max over the annotators' answers. Trained encoders: seed 0 of the final configs.", ""]
     for name in ("qasper-test", "covidqa-test"):
-        lines += answers_section(name, results["answers"][name], results["latency"][name])
+        lines += answers_section(name, results["answers"][name], results["latency"].get(name))
     lines += ["## Knobs (qasper dev split, seed 0, one knob at a time around the design's defaults)", ""]
     lines += sweep_section(results)
     notes = docs / "results_notes.md"
