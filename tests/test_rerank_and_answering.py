@@ -18,7 +18,7 @@ QUERY = Query("q1", "A", "What do transformers use?", ("attention", "self-attent
 
 @pytest.fixture(scope="module")
 def upr(tiny_teacher_dir):
-    return upr_teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="unused", batch_size=3)
+    return upr_teacher(Teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="unused"), batch_size=3)
 
 
 def test_upr_orders_candidates_by_log_p_of_the_question_given_the_passage(upr):

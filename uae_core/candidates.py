@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from uae_core.qasper import Passage, Query
+from uae_core.qasper import Passage, Query, hash_order
 from uae_core.retrieval import Scope, bm25_rank, dense_rank, merge_rankings, scope_rows
 
 
@@ -85,8 +85,7 @@ def still_valid(previous: dict, queries: Sequence[Query], passages: dict[str, Pa
 def select_train_queries(queries: Sequence[Query], cap: int) -> list[Query]:
     """The train split in a fixed pseudo-random order (spread over papers, stable when papers are added),
     capped at `cap` (0 = all)."""
-    train = sorted((q for q in queries if q.split == "train"),
-                   key=lambda q: hashlib.sha1(q.query_id.encode()).hexdigest())
+    train = hash_order(q for q in queries if q.split == "train")
     return train[:cap] if cap > 0 else train
 
 

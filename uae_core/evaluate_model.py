@@ -13,10 +13,10 @@ from typing import Sequence
 
 from uae_core.encoder import cached_encode, load_student
 from uae_core.answering import Reader
-from uae_core.evaluation import AnswerEval, bm25_system, dense_system, evaluate, fixed_subset, write_report
+from uae_core.evaluation import AnswerEval, bm25_system, dense_system, evaluate, write_report
 from uae_core.index import build_index
 from uae_core.models import DEFAULT_STUDENT, student_fingerprint
-from uae_core.qasper import LoadOptions, load_qasper
+from uae_core.qasper import LoadOptions, fixed_subset, load_qasper
 from uae_core.rerank import rerank_system, upr_teacher
 from uae_core.retrieval import Scope
 from uae_core.teacher import Teacher, TeacherConfig
@@ -56,10 +56,10 @@ def evaluate_encoder(model: str, data: str | Path, scope: Scope, out_dir: str | 
             encoder = load_student(source, max_seq_length)
             key = f"eval-{student_fingerprint(source)}"  # by content: a moved alias is a new key
         systems["model"] = dense_system(encoder, build_index(cached_encode(encoder, texts, cache, model_key=key)))
+    llm = Teacher(teacher, cache_dir=model_cache) if llm_rerank_depth > 0 or answer_top_k else None
     if llm_rerank_depth > 0:
-        systems["llm_rerank"] = rerank_system(systems["base"], upr_teacher(teacher, str(model_cache)),
-                                              corpus.passages, llm_rerank_depth)
-    answers = AnswerEval(Reader(Teacher(teacher, cache_dir=model_cache)), answer_top_k) if answer_top_k else None
+        systems["llm_rerank"] = rerank_system(systems["base"], upr_teacher(llm), corpus.passages, llm_rerank_depth)
+    answers = AnswerEval(Reader(llm), answer_top_k) if answer_top_k else None
     report = evaluate(systems, corpus.passages, queries, scope, baseline="base", answers=answers)
     report.update({"model": model, "data": str(data), "split": split, "base_model": base_model,
                    "load_report": corpus.report.as_dict()})

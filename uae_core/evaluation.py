@@ -1,17 +1,16 @@
 """Evaluate retrieval systems side by side: same queries, same passages, same scope, same metrics.
 
-A system is a function from a list of queries to rankings (passage rows, best first). Each is run once in
-batch for the metrics and once query by query for latency, in the same process.
+A system is a function from a list of queries to rankings (passage rows, best first). Each runs once: the
+first queries one at a time (timed, for latency), the rest in one batch, all in the same process.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -22,17 +21,14 @@ from uae_core.qasper import Passage, Query
 from uae_core.retrieval import Scope, bm25_rank, scope_rows
 from uae_core.stats import paired_bootstrap_gain
 
+if TYPE_CHECKING:
+    from uae_core.bm25 import BM25Index
+
 Ranker = Callable[[Sequence[Query], "list[np.ndarray] | None"], list[np.ndarray]]
 DEPTH = 1000  # ranking depth for MAP (deep enough that truncation moves it by <0.001)
 
 
-def fixed_subset(queries: Sequence[Query], n: int) -> list[Query]:
-    """n queries in a fixed pseudo-random order (by id hash), all when n is 0: for the expensive systems."""
-    ordered = sorted(queries, key=lambda q: hashlib.sha1(q.query_id.encode()).hexdigest())
-    return ordered[:n] if n else list(queries)
-
-
-def bm25_system(passages: Sequence[Passage], bm25=None) -> Ranker:
+def bm25_system(passages: Sequence[Passage], bm25: BM25Index | None = None) -> Ranker:
     from uae_core.bm25 import BM25Index  # imported here: the rest of this module runs without bm25s
 
     bm25 = bm25 or BM25Index([p.text for p in passages])

@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterable, Literal, Sequence
 
 Split = Literal["train", "dev", "test"]
 FLOAT_SELECTED = "FLOAT SELECTED"
@@ -82,6 +82,17 @@ class LoadOptions:
     test_fraction: float = 0.2
     split_salt: str = "uae"
     max_passage_chars: int = 20_000  # a longer paragraph is truncated (and counted)
+
+
+def hash_order(queries: Iterable[Query]) -> list[Query]:
+    """Queries in a fixed pseudo-random order (by id hash): spread over papers, and stable when papers are
+    added, so a prefix of it is a fair, reproducible subset."""
+    return sorted(queries, key=lambda q: hashlib.sha1(q.query_id.encode()).hexdigest())
+
+
+def fixed_subset(queries: Sequence[Query], n: int) -> list[Query]:
+    """The first n queries of `hash_order` (for the expensive systems); all, in their own order, when n is 0."""
+    return hash_order(queries)[:n] if n else list(queries)
 
 
 def split_for_paper(paper_id: str, options: LoadOptions = LoadOptions()) -> Split:

@@ -5,28 +5,25 @@ query time. It cannot see the answer then, so it scores how well the passage exp
 The passage gets the same token budget as in labeling; passages below the re-ranked depth keep their order.
 
 Example (any Teacher works; a first-stage ranker is any `evaluation.Ranker`):
-    upr = rerank_system(dense_system(base, index), upr_teacher(TeacherConfig()), passages, depth=20)
+    upr = rerank_system(dense_system(base, index), upr_teacher(Teacher()), passages, depth=20)
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
 
 from uae_core.qasper import Passage, Query
-from uae_core.teacher import ScoreRequest, Teacher, TeacherConfig
+from uae_core.teacher import ScoreRequest, Teacher
 
 UPR_PROMPT = "Passage: {passage}\nPlease write a question based on this passage.\nQuestion:"
 
 
-def upr_teacher(config: TeacherConfig = TeacherConfig(), cache_dir: str = "data/models", device: str = "cpu",
-                batch_size: int = 20) -> Teacher:
-    """The labeling teacher with the UPR prompt: the question is the scored target."""
-    upr = replace(config, prompt_with_context=UPR_PROMPT, max_answer_tokens=config.max_question_tokens,
-                  batch_size=batch_size)
-    return Teacher(upr, cache_dir=cache_dir, device=device)
+def upr_teacher(teacher: Teacher, batch_size: int = 20) -> Teacher:
+    """The labeling teacher with the UPR prompt (the question is the scored target), sharing its weights."""
+    return teacher.with_config(prompt_with_context=UPR_PROMPT, max_answer_tokens=teacher.config.max_question_tokens,
+                               batch_size=batch_size)
 
 
 def rerank(teacher: Teacher, query: Query, candidates: np.ndarray, passages: Sequence[Passage]) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -71,9 +71,22 @@ class Teacher:
                            False: _split_template(config.prompt_without_context)}
         self._literal_cache: dict[str, list[int]] = {}
         self._tokenizer = self._model = None
+        self._weights_from: Teacher | None = None
+
+    def with_config(self, **changes) -> "Teacher":
+        """Another prompt or scoring config over these same weights, loaded once and shared (the UPR
+        re-ranker and the answer reader beside the labeling teacher)."""
+        config = replace(self.config, **changes)
+        if (config.model, config.dtype) != (self.config.model, self.config.dtype):
+            raise ValueError("with_config keeps the weights: change the model or dtype with a new Teacher")
+        other = Teacher(config, cache_dir=self.cache_dir, device=self.device)
+        other._weights_from = self
+        return other
 
     @property
     def tokenizer(self):
+        if self._tokenizer is None and self._weights_from is not None:
+            self._tokenizer = self._weights_from.tokenizer
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
@@ -82,6 +95,8 @@ class Teacher:
 
     @property
     def model(self):
+        if self._model is None and self._weights_from is not None:
+            self._model = self._weights_from.model
         if self._model is None:
             from transformers import AutoModelForCausalLM
 

@@ -7,14 +7,12 @@ from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 
 from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered_student
 from uae_assets.assets.labels import base_passage_embeddings
-from uae_assets.domains import data_dir
 from uae_assets.resources import MLflowResource, Storage, StudentResource, TeacherResource
 from uae_core.answering import Reader
-from uae_core.evaluation import (AnswerEval, bm25_system, dense_system, evaluate, fixed_subset, to_markdown,
-                                 write_report)
+from uae_core.evaluation import AnswerEval, bm25_system, dense_system, evaluate, to_markdown, write_report
 from uae_core.index import build_index, load_index
 from uae_core.metrics import METRICS
-from uae_core.qasper import Passage, Query
+from uae_core.qasper import Passage, Query, fixed_subset
 from uae_core.rerank import rerank_system, upr_teacher
 
 
@@ -35,12 +33,12 @@ def eval_report(context: AssetExecutionContext, config: EvalConfig, faiss_index:
     started = time.perf_counter()
     domain = domain_of(context)
     scope = config.scope or domain.scope
-    held_out = fixed_subset([q for q in queries if q.split == config.split and q.gold_passage_ids],
-                            config.max_queries)
+    held_out = [q for q in queries if q.split == config.split]
     if not any(q.gold_passage_ids for q in held_out):
         raise ValueError(f"domain {domain.name!r}: the {config.split!r} split has {len(held_out)} questions, none "
                          "with gold evidence, so there is nothing to evaluate (a small domain can have an empty "
                          "split: add papers, or set eval_report's `split`)")
+    held_out = fixed_subset([q for q in held_out if q.gold_passage_ids], config.max_queries)
     base_model, base_emb = base_passage_embeddings(student, storage, passages)
     mlflow_store.client()
     uae_model = load_registered_student(faiss_index["model_uri"], storage, faiss_index["max_seq_length"])
@@ -48,8 +46,8 @@ def eval_report(context: AssetExecutionContext, config: EvalConfig, faiss_index:
                "base": dense_system(base_model, build_index(base_emb)),
                "uae": dense_system(uae_model, load_index(faiss_index["index_path"]))}
     if config.llm_rerank_depth > 0:
-        upr = upr_teacher(teacher.teacher_config(), teacher.cache_dir or str(data_dir() / "models"), teacher.device)
-        systems["llm_rerank"] = rerank_system(systems["base"], upr, passages, config.llm_rerank_depth)
+        systems["llm_rerank"] = rerank_system(systems["base"], upr_teacher(teacher.load()), passages,
+                                              config.llm_rerank_depth)
     answers = AnswerEval(Reader(teacher.load()), config.answer_top_k) if config.answer_top_k else None
     report = evaluate(systems, passages, held_out, scope, baseline="base", answers=answers)
     report.update({"domain": domain.name, "split": config.split, "model_uri": faiss_index["model_uri"],
