@@ -103,7 +103,7 @@ def measure(args) -> dict:
     student = load_student(args.student, device=dev).float()
     passages = corpus.passages
     emb = encode(student, [p.text for p in passages], batch_size=256)
-    upr = upr_teacher(TeacherConfig(model=model_path), device=dev, batch_size=20)
+    upr = upr_teacher(Teacher(TeacherConfig(model=model_path), device=dev), batch_size=20)
     queries = [q for q in corpus.queries if q.gold_passage_ids][:args.queries + 10]
     uae_ms, upr_ms = [], []
     for i, q in enumerate(queries):

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from uae_core.metrics import METRICS, per_query_table  # noqa: E402
-from uae_core.qasper import Corpus, Query, load_qasper  # noqa: E402
+from uae_core.qasper import Corpus, Query, fixed_subset, load_qasper  # noqa: E402
 from uae_core.retrieval import scope_rows  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
@@ -90,12 +90,6 @@ def eval_queries(corpora: dict[str, Corpus], eval_set: str) -> list[Query]:
     return [q for q in corpora[domain].queries if q.split == split and q.gold_passage_ids]
 
 
-def answer_subset(queries: list[Query], n: int) -> list[Query]:
-    from uae_core.evaluation import fixed_subset  # (imports FAISS lazily: fine on a GPU machine without it)
-
-    return fixed_subset(queries, n)
-
-
 # ---------------------------------------------------------------------------------------------- prepare
 def prepare(args, size: Size) -> None:
     from uae_core.candidates import build_candidate_sets, gold_recall, select_train_queries
@@ -123,14 +117,15 @@ def prepare(args, size: Size) -> None:
     with LabelStore.open(args.labels) as store:
         for variant, teacher_name, sets in jobs:
             config = replace(TeacherConfig(), **TEACHERS[teacher_name])
-            teacher = teachers.setdefault(teacher_name, Teacher(config, cache_dir=REPO / "data" / "models",
-                                                                device=args.device))
+            if teacher_name not in teachers:
+                teachers[teacher_name] = Teacher(config, cache_dir=REPO / "data" / "models", device=args.device)
+            teacher = teachers[teacher_name]
             store.register_teacher(teacher.teacher_id, json.dumps(asdict(config), sort_keys=True))
             print(f"[prepare] {variant}: {sum(len(s.passage_ids) for s in sets)} pairs, teacher {teacher.teacher_id}")
             stats = label_candidates(teacher, store, sets, by_qid, by_pid, config.answer_policy)
             stored = store.utilities(teacher.teacher_id, [s.query_id for s in sets])  # every labeled passage
-            utilities = {s.query_id: {p: stored[s.query_id][p] for p in s.passage_ids if p in stored.get(s.query_id, {})}
-                         for s in sets}
+            utilities = {s.query_id: {p: u for p, u in stored.get(s.query_id, {}).items() if p in s.passage_ids}
+                         for s in sets}  # only the variant's own candidates
             variants[variant] = {
                 "teacher": teacher_name, "teacher_id": teacher.teacher_id, "labeling": stats.as_dict(),
                 "gold_recall": gold_recall(sets, train), "top1_is_gold": _top1_is_gold(utilities, by_qid),
@@ -215,7 +210,7 @@ class Evaluator:
     def __init__(self, corpora: dict[str, Corpus], answer_queries: int, batch_size: int):
         self.corpora, self.batch_size = corpora, batch_size
         self.sets = {name: eval_queries(corpora, name) for name in EVAL_SETS}
-        self.subset = {name: {q.query_id for q in answer_subset(self.sets[name], answer_queries)}
+        self.subset = {name: {q.query_id for q in fixed_subset(self.sets[name], answer_queries)}
                        for name in REPORTED}
 
     def __call__(self, model) -> dict:
@@ -307,8 +302,9 @@ def _sets(variant: dict, qids: list[str]):
 
 # ----------------------------------------------------------------------------------------------- report
 def report_stage(args, size: Size) -> None:
-    runs = {json.loads(p.read_text())["name"]: json.loads(p.read_text())
-            for p in sorted((args.workdir / "train").glob("*.json")) if p.name != "tuned.json"}
+    records = [json.loads(p.read_text()) for p in sorted((args.workdir / "train").glob("*.json"))
+               if p.name != "tuned.json"]
+    runs = {r["name"]: r for r in records}
     choice = json.loads((args.workdir / "train" / "tuned.json").read_text())
     prepared = json.loads((args.workdir / "prepared.json").read_text())
     corpora = load_corpora(DATA, size.eval_papers)
@@ -329,12 +325,8 @@ def doc_stage(args, size: Size, results: dict | None = None) -> None:
     """Label statistics from prepared.json, then results.json and the page (re-rendered alone by --stage doc)."""
     results = results or json.loads((args.workdir / "results.json").read_text())
     prepared = json.loads((args.workdir / "prepared.json").read_text())
-    by_qid = {q.query_id: q for q in load_qasper(prepared["data"]["qasper"]).queries}
-    results["labels"] = {}
-    for name, v in prepared["variants"].items():
-        u = {q: {p: v["utilities"][q][p] for p in pids if p in v["utilities"].get(q, {})} for q, pids in v["sets"].items()}
-        results["labels"][name] = {"teacher_id": v["teacher_id"], "labeling": v["labeling"],
-                                   "gold_recall": v["gold_recall"], "top1_is_gold": _top1_is_gold(u, by_qid)}
+    results["labels"] = {name: {k: v[k] for k in ("teacher_id", "labeling", "gold_recall", "top1_is_gold")}
+                         for name, v in prepared["variants"].items()}
     results["teacher_agreement"] = teacher_agreement(prepared)
     _write_json(args.workdir / "results.json", results)
     from results_doc import write_doc  # the tables and the plot (bench/results_doc.py)
@@ -379,31 +371,25 @@ def answer_quality(args, size: Size, runs: dict, finals: dict, corpora, results:
     """On the answer subset of each reported set: LLM re-ranking of the base top-20, Token F1 of the
     teacher's answers from the top-1 and top-3 of each system (latency is measured alone: latency_stage)."""
     from uae_core.answering import Reader, answer_f1
-    from uae_core.bm25 import BM25Index
-    from uae_core.encoder import cached_encode, encode, load_student
-    from uae_core.index import build_index, search
-    from uae_core.models import student_fingerprint
-    from uae_core.rerank import rerank, upr_teacher
+    from uae_core.encoder import encode
+    from uae_core.index import search
+    from uae_core.rerank import rerank
     from uae_core.retrieval import bm25_rank
-    from uae_core.teacher import Teacher, TeacherConfig
 
-    teacher = Teacher(TeacherConfig(), cache_dir=REPO / "data" / "models", device=args.device)
+    base, teacher, upr = _query_time_models(args)
     reader = Reader(teacher, batch_size=8)
-    upr = upr_teacher(TeacherConfig(), cache_dir=str(REPO / "data" / "models"), device=args.device)
-    base = load_student(args.student, device=args.device)
     cache_path = args.workdir / "answers_cache.json"
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     for name in REPORTED:
         domain = EVAL_SETS[name][0]
         passages = corpora[domain].passages
         row_of = {p.passage_id: i for i, p in enumerate(passages)}
-        queries = answer_subset(eval_queries(corpora, name), size.answer_queries)
-        bm25 = BM25Index([p.text for p in passages])
-        index = build_index(cached_encode(base, [p.text for p in passages], REPO / "data" / "cache" / "embeddings",
-                                          model_key=f"base-{student_fingerprint(args.student)}", show_progress=True))
+        queries = fixed_subset(eval_queries(corpora, name), size.answer_queries)
+        bm25, index = _first_stage(args, base, passages)
         bm25_rows = bm25_rank(bm25, queries, DEPTH, None)
         dense_rows = search(index, encode(base, [q.question for q in queries]), DEPTH)
-        upr_rows = [np.concatenate([rerank(upr, q, row[:20], passages), row[20:]]) for q, row in zip(queries, dense_rows)]
+        upr_rows = [np.concatenate([rerank(upr, q, row[:20], passages), row[20:]])
+                    for q, row in zip(queries, dense_rows)]
         rankings = {"bm25": bm25_rows, "base": dense_rows, "upr": upr_rows}
         for obj in ("gold", "uae"):
             seed0 = next(r for r in finals[obj] if r["config"]["seed"] == size.seeds[0])
@@ -428,6 +414,28 @@ def answer_quality(args, size: Size, runs: dict, finals: dict, corpora, results:
         results["answers"][name] = {"n_queries": len(queries), "systems": table}
 
 
+def _query_time_models(args):
+    """The base student, the teacher, and the UPR re-ranker over the teacher's same weights."""
+    from uae_core.encoder import load_student
+    from uae_core.rerank import upr_teacher
+    from uae_core.teacher import Teacher, TeacherConfig
+
+    teacher = Teacher(TeacherConfig(), cache_dir=REPO / "data" / "models", device=args.device)
+    return load_student(args.student, device=args.device), teacher, upr_teacher(teacher)
+
+
+def _first_stage(args, base, passages):
+    """BM25 and the base encoder's FAISS index over a domain's passages (embeddings cached per model)."""
+    from uae_core.bm25 import BM25Index
+    from uae_core.encoder import cached_encode
+    from uae_core.index import build_index
+    from uae_core.models import student_fingerprint
+
+    emb = cached_encode(base, [p.text for p in passages], REPO / "data" / "cache" / "embeddings",
+                        model_key=f"base-{student_fingerprint(args.student)}", show_progress=True)
+    return BM25Index([p.text for p in passages]), build_index(emb)
+
+
 def _gain(system: np.ndarray, base: np.ndarray) -> list[float] | None:
     """[relative gain, low, high] with a paired bootstrap 95 % interval; None when the base scores 0."""
     from uae_core.stats import paired_bootstrap_gain
@@ -441,24 +449,18 @@ def _gain(system: np.ndarray, base: np.ndarray) -> list[float] | None:
 def latency_stage(args, size: Size) -> None:
     """Per-query latency of BM25, UAE's query path and LLM re-ranking, one process, nothing else running:
     re-measured alone because timings taken while other work shares the cores are not comparable."""
-    from uae_core.bm25 import BM25Index
-    from uae_core.encoder import cached_encode, encode, load_student
-    from uae_core.index import build_index, search
-    from uae_core.models import student_fingerprint
-    from uae_core.rerank import rerank, upr_teacher
+    from uae_core.encoder import encode
+    from uae_core.index import search
+    from uae_core.rerank import rerank
     from uae_core.retrieval import bm25_rank
-    from uae_core.teacher import TeacherConfig
 
     results = json.loads((args.workdir / "results.json").read_text())
     corpora = load_corpora(DATA, size.eval_papers)
-    base = load_student(args.student, device=args.device)
-    upr = upr_teacher(TeacherConfig(), cache_dir=str(REPO / "data" / "models"), device=args.device)
+    base, _, upr = _query_time_models(args)
     for name in REPORTED:
         passages = corpora[EVAL_SETS[name][0]].passages
-        emb = cached_encode(base, [p.text for p in passages], REPO / "data" / "cache" / "embeddings",
-                            model_key=f"base-{student_fingerprint(args.student)}", show_progress=True)
-        index, bm25 = build_index(emb), BM25Index([p.text for p in passages])
-        queries = answer_subset(eval_queries(corpora, name), args.latency_queries)
+        bm25, index = _first_stage(args, base, passages)
+        queries = fixed_subset(eval_queries(corpora, name), args.latency_queries)
         systems = {"bm25": lambda q: bm25_rank(bm25, [q], DEPTH, None)[0],
                    "uae": lambda q: search(index, encode(base, [q.question]), DEPTH)[0],
                    "upr": lambda q: rerank(upr, q, search(index, encode(base, [q.question]), DEPTH)[0][:20], passages)}
