@@ -26,14 +26,19 @@ from uae_core.models import DEFAULT_TEACHER, resolve_teacher, teacher_fingerprin
 @dataclass(frozen=True)
 class TeacherConfig:
     model: str = DEFAULT_TEACHER
+    backend: str = "transformers"  # or "vllm"; part of teacher_id (kernels differ)
     prompt_with_context: str = "Context: {passage}\n\nQuestion: {question}\nAnswer:"
     prompt_without_context: str = "Question: {question}\nAnswer:"
-    max_passage_tokens: int = 256
+    # Scoring the question instead of an answer: LLM re-ranking (UPR) and labels of questions without answers
+    question_prompt_with_context: str = "Passage: {passage}\nPlease write a question based on this passage.\nQuestion:"
+    question_prompt_without_context: str = "Please write a question.\nQuestion:"
+    max_passage_tokens: int = 128
     max_question_tokens: int = 64
     max_answer_tokens: int = 64
     add_bos: bool = False  # Gemma-family teachers need BOS
     answer_policy: str = "first"  # "first" annotator's answer or "average" the ll over all annotators;
     # "first_extractive"/"average_extractive": their extractive spans instead of the free-form answer
+    without_answers: str = "question_likelihood"  # questions with no reference answer: "skip" them
     batch_size: int = 8
     dtype: str = "float32"  # bf16 is ~6x slower on CPUs without AMX
 
