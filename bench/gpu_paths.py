@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO))
 
 
 def requests_from(data: str, n: int, seed: int = 0):
-    from uae_core.qasper import load_qasper
-    from uae_core.teacher import ScoreRequest
+    from uae_core.data.qasper import load_qasper
+    from uae_core.labeling.teacher import ScoreRequest
 
     corpus = load_qasper(data)
     rng = random.Random(seed)
@@ -35,7 +35,7 @@ def requests_from(data: str, n: int, seed: int = 0):
     for _ in range(n):
         q = rng.choice(qs)
         passage = by_pid[q.gold_passage_ids[0]].text if rng.random() < 0.5 else rng.choice(corpus.passages).text
-        out.append(ScoreRequest(q.question, q.answers[0], passage))
+        out.append(ScoreRequest("answer", q.question, q.answers[0], passage))
     return corpus, out
 
 
@@ -71,10 +71,10 @@ def measure(args) -> dict:
     import numpy as np
     import torch
 
-    from uae_core.encoder import embed_with_grad, encode, load_student
-    from uae_core.index import exact_search
-    from uae_core.rerank import rerank, upr_teacher
-    from uae_core.teacher import Teacher, TeacherConfig
+    from uae_core.labeling.teacher import TeacherConfig, load_teacher
+    from uae_core.retrieval.encoder import embed_with_grad, encode, load_student
+    from uae_core.retrieval.index import exact_search
+    from uae_core.retrieval.rerank import rerank
 
     dev = args.device
     out = {"gpu": torch.cuda.get_device_name() if dev.startswith("cuda") else dev, "torch": torch.__version__}
@@ -85,15 +85,15 @@ def measure(args) -> dict:
                                          "num_attention_heads": 4, "num_key_value_heads": 2}, 64),
                                ("smollm2-135m-shape", {}, 16)):
         path = random_teacher(args.teacher_dir, tmp / name, **overrides)
-        cpu = Teacher(TeacherConfig(model=str(path)), device="cpu").score(reqs[:n])
-        gpu = Teacher(TeacherConfig(model=str(path)), device=dev).score(reqs[:n])
+        cpu = load_teacher(TeacherConfig(model=str(path)), device="cpu").score(reqs[:n])
+        gpu = load_teacher(TeacherConfig(model=str(path)), device=dev).score(reqs[:n])
         out[f"cpu_vs_cuda_max_abs_diff_{name}"] = max(abs(a[0] - b[0]) for a, b in zip(cpu, gpu))
     # 2. labeling throughput (pairs/s), fp32 and bf16, by batch size
     model_path = str(tmp / "smollm2-135m-shape")
     out["teacher_pairs_per_s"] = {}
     for dtype in (("float32", "bfloat16") if dev != "cpu" else ("float32",)):
         for bs in ((8, 32, 128) if dev != "cpu" else (8,)):
-            t = Teacher(TeacherConfig(model=model_path, batch_size=bs, dtype=dtype), device=dev)
+            t = load_teacher(TeacherConfig(model=model_path, batch_size=bs, dtype=dtype), device=dev)
             t.score(reqs[:bs])  # warm-up
             seconds = timed(lambda: t.score(reqs))
             out["teacher_pairs_per_s"][f"{dtype}/batch={bs}"] = len(reqs) / seconds
@@ -103,7 +103,7 @@ def measure(args) -> dict:
     student = load_student(args.student, device=dev).float()
     passages = corpus.passages
     emb = encode(student, [p.text for p in passages], batch_size=256)
-    upr = upr_teacher(Teacher(TeacherConfig(model=model_path), device=dev), batch_size=20)
+    upr = load_teacher(TeacherConfig(model=model_path, batch_size=20), device=dev)
     queries = [q for q in corpus.queries if q.gold_passage_ids][:args.queries + 10]
     uae_ms, upr_ms = [], []
     for i, q in enumerate(queries):

@@ -26,7 +26,7 @@ def main() -> None:
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
     from uae_assets.domains import data_dir
-    from uae_core.metrics import METRICS
+    from uae_core.evaluation.metrics import METRICS
 
     with DagsterInstance.get() as instance:
         runs = instance.get_runs(RunsFilter(job_name="uae_pipeline", statuses=[DagsterRunStatus.SUCCESS],

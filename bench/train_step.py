@@ -1,5 +1,5 @@
 """One training step of the student, side by side: one padded forward for all texts vs length-sorted
-chunks (what uae_core.encoder.embed_with_grad does). Real MiniLM, real QASPER pool passages, 8 questions x
+chunks (what uae_core.retrieval.encoder.embed_with_grad does). Real MiniLM, real QASPER pool passages, 8 questions x
 8 candidates, forward + backward of the UAE loss; median of `--repeats` steps each, interleaved.
 
     .venv/bin/python bench/train_step.py       # writes docs/bench_train_step.md
@@ -18,10 +18,11 @@ from pathlib import Path
 
 import torch
 
-from uae_core.encoder import load_student
-from uae_core.models import DEFAULT_STUDENT
-from uae_core.qasper import load_qasper
-from uae_core.training import TrainConfig, TrainExample, batch_loss
+from uae_core.data.qasper import load_qasper
+from uae_core.retrieval.encoder import load_student
+from uae_core.training.examples import TrainExample
+from uae_core.training.trainer import TrainConfig, batch_loss
+from uae_core.weights import DEFAULT_STUDENT
 
 REPO = Path(__file__).resolve().parent.parent
 POOL = REPO.parent / "shared" / "data" / "qasper" / "qasper-train-pool.json"

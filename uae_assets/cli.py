@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--model", required=True,
                    help="models:/uae-encoder-D/3, models:/uae-encoder-D@champion, a directory, a HF id, or 'base'")
     e.add_argument("--data", required=True, type=Path, help="a QASPER-layout JSON file")
-    e.add_argument("--scope", choices=["paper", "corpus"], default="corpus")
+    e.add_argument("--scope", choices=["document", "paper", "corpus"], default="corpus")
     e.add_argument("--split", default="test", help="train | dev | test | all")
     e.add_argument("--out", type=Path, help="report folder (default data/reports/evaluate/<file stem>)")
     e.add_argument("--max-queries", type=int, default=0, help="a fixed subset of this many questions (0 = all)")
@@ -84,23 +84,25 @@ def main(argv: list[str] | None = None) -> int:
                    help="Token F1 of the teacher's answers from each system's top k, e.g. 1 3")
     args = parser.parse_args(argv)
     if args.command == "evaluate":
-        return evaluate(args.model, args.data, args.scope, args.split, args.out, max_queries=args.max_queries,
-                        llm_rerank_depth=args.llm_rerank_depth, answer_top_k=args.answer_top_k)
+        from uae_core.evaluation.compare import EvalConfig
+
+        config = EvalConfig(args.split, args.scope, args.max_queries, args.llm_rerank_depth, args.answer_top_k)
+        return evaluate(args.model, args.data, args.out, config)
     if args.command == "runs":
         return print_runs(args.domain, args.limit)
     run_config = yaml.safe_load(args.config.read_text()) if args.config else {}
     return materialize(args.domain, run_config or {}, args.select.split(",") if args.select else None)
 
 
-def evaluate(model: str, data: Path, scope: str, split: str, out: Path | None, **options) -> int:
+def evaluate(model: str, data: Path, out: Path | None, config) -> int:
     from uae_assets.resources import MLflowResource
-    from uae_core.evaluate_model import evaluate_encoder
+    from uae_core.evaluation.compare import evaluate_encoder
 
     if model.startswith("models:/"):
         MLflowResource().client()  # the embedded tracking store and registry
     out = out or data_dir() / "reports" / "evaluate" / data.stem
-    report = evaluate_encoder(model, data, scope, out, split, cache_dir=data_dir() / "cache",
-                              model_cache=data_dir() / "models", **options)
+    report = evaluate_encoder(model, data, out, config, cache_dir=data_dir() / "cache" / "embeddings",
+                              model_cache=data_dir() / "models")
     print(json.dumps({s: {m: round(v, 4) for m, v in vals.items()} for s, vals in report["systems"].items()},
                      indent=1))
     print(f"\nreport: {out / 'eval_report.md'}\n        {out / 'eval_report.json'}")
@@ -109,7 +111,7 @@ def evaluate(model: str, data: Path, scope: str, split: str, out: Path | None, *
 
 def print_runs(domain: str, limit: int) -> int:
     from uae_assets.resources import MLflowResource
-    from uae_core.tracking import compare_runs, runs_table_markdown
+    from uae_core.tracking.runs import compare_runs, runs_table_markdown
 
     rows = compare_runs(MLflowResource().client(), domain, limit)
     if not rows:

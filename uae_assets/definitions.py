@@ -2,15 +2,16 @@
 
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from uae_assets.assets import corpus, evaluation, labels, model, sources
-from uae_assets.jobs import evaluate_model, uae_pipeline
+from uae_assets.assets import candidate_sets, corpus, eval_report, faiss_index, sources, uae_encoder, utility_labels
+from uae_assets.jobs import evaluate_encoder_job, uae_pipeline
 from uae_assets.resources import LabelStoreResource, MLflowResource, Storage, StudentResource, TeacherResource
 from uae_assets.schedules import redistill_schedule
 from uae_assets.sensors import automation_sensor, domain_sensor
 
 defs = Definitions(
-    assets=load_assets_from_modules([sources, corpus, labels, model, evaluation]),
-    jobs=[uae_pipeline, evaluate_model],
+    assets=load_assets_from_modules([sources, corpus, candidate_sets, utility_labels, uae_encoder, faiss_index,
+                                     eval_report]),
+    jobs=[uae_pipeline, evaluate_encoder_job],
     sensors=[domain_sensor, automation_sensor],
     schedules=[redistill_schedule],
     resources={"teacher": TeacherResource(), "student": StudentResource(), "labels": LabelStoreResource(),

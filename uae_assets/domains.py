@@ -12,8 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from uae_core.download import OFFICIAL_QASPER_HINT, fetch_to_cache
-from uae_core.qasper import read_qasper_json
+from uae_core.data.download import OFFICIAL_QASPER_HINT, fetch_to_cache
+from uae_core.data.qasper import read_qasper_json
+from uae_core.retrieval.ranking import normalize_scope
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,11 +52,13 @@ def load_domains(path: Path | None = None) -> tuple[dict[str, Domain], str]:
     for name, spec in entries.items():
         if not isinstance(spec, dict) or "path" not in spec:
             raise ValueError(f"{path}: domain {name!r} needs a `path`")
-        if spec.get("scope", "corpus") not in ("paper", "corpus"):
-            raise ValueError(f"{path}: domain {name!r}: scope must be 'paper' or 'corpus'")
+        try:
+            scope = normalize_scope(spec.get("scope", "corpus"))
+        except ValueError as exc:
+            raise ValueError(f"{path}: domain {name!r}: {exc}") from None
         file = Path(spec["path"])
         out[name] = Domain(name, file if file.is_absolute() else (path.parent / file).resolve(),
-                           spec.get("scope", "corpus"), spec.get("url"), spec.get("member"))
+                           scope, spec.get("url"), spec.get("member"))
     default = raw.get("default") or next(iter(out))
     if default not in out:
         raise ValueError(f"{path}: default domain {default!r} is not among {sorted(out)}")

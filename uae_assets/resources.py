@@ -1,4 +1,4 @@
-"""Resources: where things are stored (DuckDB labels, MLflow, files) and the teacher LLM.
+"""Resources: where things are stored (DuckDB labels, MLflow, files), the teacher LLM and the base student.
 
 Everything defaults to the embedded, single-machine setup under data/ (see domains.data_dir()).
 """
@@ -6,36 +6,45 @@ Everything defaults to the embedded, single-machine setup under data/ (see domai
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 from dagster import ConfigurableResource
+from pydantic import Field, create_model
 
-from uae_core import tracking
-from uae_core.label_store import LabelStore
-from uae_core.models import DEFAULT_STUDENT, DEFAULT_TEACHER, teacher_fingerprint
-from uae_core.teacher import Teacher, TeacherConfig, teacher_id_for
+from uae_assets.config import dataclass_fields, to_dataclass
 from uae_assets.domains import data_dir
+from uae_core.labeling.label_store import LabelStore
+from uae_core.labeling.teacher import Teacher, TeacherConfig, load_teacher, teacher_id_for
+from uae_core.retrieval.encoder import load_student
+from uae_core.tracking.runs import configure
+from uae_core.weights import DEFAULT_STUDENT, teacher_fingerprint
 
 
 class Storage(ConfigurableResource):
     """Files the pipeline writes: indexes, reports, model and embedding caches."""
 
-    root: str = ""
+    root: str = Field(default="", description="Root folder; empty = $UAE_DATA_DIR or data/ in the repo.")
 
     def path(self, *parts: str) -> Path:
+        """A path under the root; its parent folder exists."""
         p = Path(self.root or data_dir()).joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def folder(self, *parts: str) -> Path:
+        p = Path(self.root or data_dir()).joinpath(*parts)
+        p.mkdir(parents=True, exist_ok=True)
         return p
 
 
 class LabelStoreResource(ConfigurableResource):
     """The DuckDB file of utility labels. One writing process at a time (see the `duckdb` pool)."""
 
-    path: str = ""
+    path: str = Field(default="", description="DuckDB file; empty = <data dir>/labels.duckdb.")
 
     def db_path(self) -> Path:
         return Path(self.path or data_dir() / "labels.duckdb")
@@ -47,56 +56,58 @@ class LabelStoreResource(ConfigurableResource):
 
 
 class MLflowResource(ConfigurableResource):
-    tracking_uri: str = ""
-    artifact_root: str = ""
+    """MLflow tracking and registry: an embedded sqlite store by default, or a tracking server's URI."""
+
+    tracking_uri: str = Field(default="", description="Empty = sqlite:///<data dir>/mlflow/mlflow.db.")
+    artifact_root: str = Field(default="", description="Empty = <data dir>/mlflow/artifacts.")
+
+    def uri(self) -> str:
+        return self.tracking_uri or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}"
 
     def client(self):
-        uri = self.tracking_uri or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}"
+        uri = self.uri()
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return tracking.configure(uri)
+        return configure(uri)
 
     def artifacts(self) -> str:
         return self.artifact_root or str(data_dir() / "mlflow" / "artifacts")
 
 
-class TeacherResource(ConfigurableResource):
-    """The teacher LLM and how it scores. Any field here changes the teacher_id, hence the labels."""
-
-    model: str = DEFAULT_TEACHER
-    prompt_with_context: str = TeacherConfig.prompt_with_context
-    prompt_without_context: str = TeacherConfig.prompt_without_context
-    max_passage_tokens: int = 256
-    max_question_tokens: int = 64
-    max_answer_tokens: int = 64
-    add_bos: bool = False
-    answer_policy: str = "first"
-    batch_size: int = 8
-    dtype: str = "float32"
-    device: str = "cpu"
-    cache_dir: str = ""
-
+class _TeacherResourceBase(ConfigurableResource):
     def teacher_config(self) -> TeacherConfig:
-        return TeacherConfig(**{k: getattr(self, k) for k in TeacherConfig.__dataclass_fields__})
+        return to_dataclass(self, TeacherConfig)
 
     def load(self) -> Teacher:
+        """The teacher (shared within a process; the model itself loads on first use)."""
         return _load_teacher(self.teacher_config(), self.cache_dir or str(data_dir() / "models"), self.device)
 
     def teacher_id(self) -> str:
         """Without loading the model (the sensor calls this every tick)."""
-        return teacher_id_for(self.teacher_config(), teacher_fingerprint(self.model))
+        config = self.teacher_config()
+        return teacher_id_for(config, teacher_fingerprint(config.model))
 
     def config_json(self) -> str:
         return json.dumps(asdict(self.teacher_config()), sort_keys=True)
 
 
+TeacherResource = create_model(
+    "TeacherResource", __base__=_TeacherResourceBase, **dataclass_fields(TeacherConfig),
+    device=(str, Field(default="cpu", description="`cpu` or `cuda`.")),
+    cache_dir=(str, Field(default="", description="Converted teacher weights; empty = <data dir>/models.")))
+TeacherResource.__doc__ = "The teacher LLM and how it scores (uae_core TeacherConfig); see its fields."
+
+
 class StudentResource(ConfigurableResource):
     """The base encoder that UAE fine-tunes (and the `base` system of the evaluation)."""
 
-    model: str = DEFAULT_STUDENT
-    max_seq_length: int = 256
+    model: str = Field(default=DEFAULT_STUDENT, description="packaged:all-MiniLM-L6-v2, a directory or a HF id.")
+    max_seq_length: int = Field(default=256, description="Token budget per text.")
+
+    def load(self):
+        return load_student(self.model, self.max_seq_length)
 
 
 @lru_cache(maxsize=2)
 def _load_teacher(config: TeacherConfig, cache_dir: str, device: str) -> Teacher:
-    return Teacher(config, cache_dir=cache_dir, device=device)
+    return load_teacher(config, cache_dir=cache_dir, device=device)

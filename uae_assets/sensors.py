@@ -1,8 +1,15 @@
 """Sensors: discover domains and observe versions (domain_sensor), and declarative automation."""
 
-from dagster import (AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, SensorEvaluationContext,
-                     SensorResult, sensor)
-from dagster import AddDynamicPartitionsRequest, DeleteDynamicPartitionsRequest
+from dagster import (
+    AddDynamicPartitionsRequest,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    DeleteDynamicPartitionsRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
 
 from uae_assets.assets.common import domain_partitions
 from uae_assets.resources import TeacherResource

@@ -1,17 +1,17 @@
-"""Small helpers the assets share: the domain of a run, progress logging, registered model loading."""
+"""What the assets share: the domain partitions, the automation condition, the domain of a run, progress
+logging, and loading a registered student."""
 
 from __future__ import annotations
 
-import shutil
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from dagster import AssetExecutionContext, AutomationCondition, DynamicPartitionsDefinition
 
 from uae_assets.domains import Domain, get_domain
-from uae_assets.resources import Storage
-from uae_core.encoder import load_student
-from uae_core.tracking import download_version
+from uae_assets.resources import MLflowResource, Storage
+from uae_core.retrieval.encoder import load_student
+from uae_core.tracking.registry import RegisteredEncoder, local_copy
 
 # Domains come and go (domains.yaml, the watched folder): partitions are registered at run time.
 domain_partitions = DynamicPartitionsDefinition(name="domain")
@@ -39,11 +39,8 @@ def progress_logger(context: AssetExecutionContext, what: str, every_seconds: fl
     return log
 
 
-def load_registered_student(model_uri: str, storage: Storage, max_seq_length: int):
-    """Download a registered version once (data/models/registry/...) and load it."""
-    target = storage.path("models", "registry", *model_uri.removeprefix("models:/").split("/"))
-    if not (target / "modules.json").is_file():
-        partial = target.parent / (target.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        download_version(model_uri, partial).rename(target)
-    return load_student(str(target), max_seq_length=max_seq_length)
+def load_registered(encoder: RegisteredEncoder, mlflow_store: MLflowResource, storage: Storage):
+    """The registered version's student, downloaded once under <data dir>/models/registry."""
+    mlflow_store.client()
+    return load_student(str(local_copy(encoder.model_uri, storage.folder("models", "registry"))),
+                        encoder.max_seq_length)

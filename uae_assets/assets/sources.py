@@ -11,7 +11,7 @@ from dagster import DataVersion, DataVersionsByPartition, ObserveResult, observa
 from uae_assets.assets.common import domain_partitions
 from uae_assets.domains import Domain, all_domains
 from uae_assets.resources import TeacherResource
-from uae_core.qasper import file_sha256
+from uae_core.data import file_sha256
 
 
 def domain_file_version(domain: Domain) -> str | None:
@@ -20,7 +20,7 @@ def domain_file_version(domain: Domain) -> str | None:
 
 
 @observable_source_asset(partitions_def=domain_partitions, group_name="sources",
-                         description="A domain's QASPER-layout source file; version = content hash.")
+                         description="A domain's source file; version = content hash.")
 def domain_file(context) -> DataVersionsByPartition:
     domains = all_domains()
     names = context.instance.get_dynamic_partitions(domain_partitions.name)

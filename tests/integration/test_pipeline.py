@@ -1,0 +1,178 @@
+"""End to end with the real packaged models (MiniLM student, SmolLM2 teacher) on a slice of the real data:
+materialize the whole graph into a temporary Dagster instance, DuckDB file and MLflow store, then check
+what each store holds; materialize again and check that nothing is relabeled."""
+
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+import faiss
+import pytest
+
+from tests.helpers import REPO, SHARED_DATA, needs_shared_data
+
+pytestmark = [pytest.mark.integration, needs_shared_data]
+ASSETS = ["raw_corpus", "passages", "queries", "candidate_sets", "utility_labels", "uae_encoder", "faiss_index",
+          "eval_report"]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    pool = json.loads((SHARED_DATA / "qasper" / "qasper-train-pool.json").read_text())
+    keep = sorted(pool)[:40]
+    (root / "slice.json").write_text(json.dumps({k: pool[k] for k in keep}))
+    (root / "domains.yaml").write_text(f"default: slice\ndomains:\n  slice:\n    path: {root / 'slice.json'}\n"
+                                       "    scope: corpus\n")
+    (root / "run.yaml").write_text("ops:\n  candidate_sets: {config: {k: 4, max_train_queries: 12}}\n"
+                                   "  uae_encoder: {config: {epochs: 1, batch_queries: 4}}\n")
+    (root / "dh").mkdir()
+    (root / "dh" / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())
+    env = {**os.environ, "UAE_DOMAINS": str(root / "domains.yaml"), "UAE_DATA_DIR": str(root / "data"),
+           "DAGSTER_HOME": str(root / "dh"), "HF_HUB_OFFLINE": "1"}
+    return root, env
+
+
+def _materialize(root, env):
+    proc = subprocess.run([sys.executable, "-m", "uae_assets.cli", "materialize", "--config", str(root / "run.yaml")],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+def _latest(instance, key):
+    from dagster import AssetKey
+    event = instance.get_latest_materialization_event(AssetKey(key))
+    assert event is not None, f"{key} was not materialized"
+    return event.asset_materialization
+
+
+@pytest.fixture(scope="module")
+def first_run(workspace):
+    root, env = workspace
+    proc = _materialize(root, env)
+    return root, env, proc
+
+
+def test_every_asset_is_materialized_for_the_domain(first_run, monkeypatch):
+    root, env, proc = first_run
+    assert str(root / "data" / "reports" / "slice" / "eval_report.md") in proc.stdout
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    from dagster import DagsterInstance
+    with DagsterInstance.get() as instance:
+        mats = {k: _latest(instance, k) for k in ASSETS}
+    assert {m.partition for m in mats.values()} == {"slice"}
+    meta = {k: {n: v.value for n, v in m.metadata.items()} for k, m in mats.items()}
+    assert meta["passages"]["dagster/row_count"] > 50 and meta["queries"]["dagster/row_count"] > 20
+    assert meta["candidate_sets"]["dagster/row_count"] == 12
+    pairs = meta["candidate_sets"]["pairs"]
+    assert meta["utility_labels"]["pairs_labeled_now"] == pairs and meta["utility_labels"]["pairs_reused"] == 0
+    assert meta["uae_encoder"]["model_version"] == "1" and meta["uae_encoder"]["promoted_to_champion"] is True
+    assert "uae" in meta["eval_report"]["metrics"]
+
+
+def test_duckdb_holds_one_label_per_candidate(first_run):
+    root, _, _ = first_run
+    con = duckdb.connect(str(root / "data" / "labels.duckdb"), read_only=True)
+    (teachers,) = con.execute("SELECT count(*) FROM teachers").fetchone()
+    n, distinct, finite, tid = con.execute(
+        "SELECT count(*), count(DISTINCT (query_id, passage_id)), count(*) FILTER (WHERE isfinite(utility)), "
+        "any_value(teacher_id) FROM utility_labels").fetchone()
+    con.close()
+    assert teachers == 1 and n == distinct == finite and 12 * 2 <= n <= 12 * 4
+    assert tid.startswith("SmolLM2-135M-Instruct@")
+
+
+def test_mlflow_has_the_run_the_model_and_the_champion(first_run):
+    root, _, _ = first_run
+    from mlflow import MlflowClient
+    uri = f"sqlite:///{root / 'data' / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    version = client.get_model_version_by_alias("uae-encoder-slice", "champion")
+    assert str(version.version) == "1"
+    run = client.get_run(version.run_id)
+    assert run.data.params["objective"] == "uae" and run.data.tags["domain"] == "slice"
+    assert "test_uae_map" in run.data.metrics and "dev_map" in run.data.metrics
+    assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 3  # ceil(12 / 4) steps, 1 epoch
+    files = {f.path for f in client.list_artifacts(run.info.run_id, "model")}
+    assert {"model/model.safetensors", "model/modules.json", "model/tokenizer.json"} <= files
+    eval_files = {f.path for f in client.list_artifacts(run.info.run_id, "eval")}
+    assert eval_files == {"eval/eval_report.json", "eval/eval_report.md"}
+
+
+def test_index_and_report_cover_every_passage_and_system(first_run):
+    root, _, _ = first_run
+    report = json.loads((root / "data" / "reports" / "slice" / "eval_report.json").read_text())
+    index = faiss.read_index(str(root / "data" / "indexes" / "slice" / "v1.faiss"))
+    assert index.ntotal == report["n_passages"] and index.d == 384
+    assert set(report["systems"]) == {"bm25", "base", "uae"}
+    for metrics in report["systems"].values():
+        assert all(0.0 <= metrics[m] <= 1.0 for m in ("recall@1", "recall@5", "map", "mrr@10", "ndcg@10"))
+        assert metrics["latency_ms_p50"] > 0
+    assert report["n_queries"] > 0 and report["split"] == "test"
+    assert (root / "data" / "reports" / "slice" / "eval_report.md").read_text().startswith("# UAE evaluation")
+
+
+def test_second_run_asks_the_teacher_nothing_and_trains_nothing(first_run, monkeypatch):
+    root, env, _ = first_run
+    _materialize(root, env)
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    from dagster import DagsterInstance
+    with DagsterInstance.get() as instance:
+        labels = _latest(instance, "utility_labels").metadata
+        encoder = _latest(instance, "uae_encoder").metadata
+    assert labels["pairs_labeled_now"].value == 0 and labels["teacher_requests"].value == 0
+    assert labels["pairs_reused"].value > 0 and labels["teacher_loaded"].value is False
+    assert encoder["reused"].value is True and encoder["model_version"].value == "1"
+    from mlflow import MlflowClient
+    uri = f"sqlite:///{root / 'data' / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    assert [str(v.version) for v in client.search_model_versions("name = 'uae-encoder-slice'")] == ["1"]
+
+
+def test_evaluate_command_reproduces_eval_report_for_the_registered_version(first_run):
+    root, env, _ = first_run
+    out = root / "evaluate-out"
+    proc = subprocess.run([sys.executable, "-m", "uae_assets.cli", "evaluate", "--model",
+                           "models:/uae-encoder-slice@champion", "--data", str(root / "slice.json"),
+                           "--scope", "corpus", "--split", "test", "--out", str(out)],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    evaluated = json.loads((out / "eval_report.json").read_text())
+    pipeline = json.loads((root / "data" / "reports" / "slice" / "eval_report.json").read_text())
+    assert evaluated["n_queries"] == pipeline["n_queries"]
+    for metric in ("recall@1", "recall@5", "map", "mrr@10", "ndcg@10"):
+        assert evaluated["systems"]["model"][metric] == pytest.approx(pipeline["systems"]["uae"][metric], abs=1e-6)
+        assert evaluated["systems"]["bm25"][metric] == pytest.approx(pipeline["systems"]["bm25"][metric], abs=1e-6)
+
+
+def test_bad_input_stops_with_file_paper_and_field(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"paper-9": {"full_text": [{"paragraphs": ["ok", 7]}], "qas": []}}))
+    (tmp_path / "domains.yaml").write_text(f"domains:\n  broken:\n    path: {bad}\n")
+    (tmp_path / "dh").mkdir()
+    env = {**os.environ, "UAE_DOMAINS": str(tmp_path / "domains.yaml"), "UAE_DATA_DIR": str(tmp_path / "data"),
+           "DAGSTER_HOME": str(tmp_path / "dh")}
+    proc = subprocess.run([sys.executable, "-m", "uae_assets.cli", "materialize"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert f"{bad}, paper 'paper-9', field 'full_text[0].paragraphs[1]': expected str, got int" in proc.stderr
+
+
+def test_evaluate_command_adds_llm_reranking_and_token_f1_with_the_real_teacher(first_run):
+    root, env, _ = first_run
+    out = root / "evaluate-upr"
+    proc = subprocess.run([sys.executable, "-m", "uae_assets.cli", "evaluate", "--model", "base", "--data",
+                           str(root / "slice.json"), "--split", "test", "--max-queries", "3",
+                           "--llm-rerank-depth", "5", "--answer-top-k", "1", "--out", str(out)],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "eval_report.json").read_text())
+    assert report["n_queries"] == 3 and set(report["systems"]) == {"bm25", "base", "llm_rerank"}
+    assert report["metrics"][-1] == "f1@1"
+    upr, base = report["systems"]["llm_rerank"], report["systems"]["base"]
+    assert upr["recall@5"] == base["recall@5"]  # re-ranking the top 5 keeps the same 5 passages
+    assert all(0.0 <= s["f1@1"] <= 1.0 for s in report["systems"].values())
+    assert upr["latency_ms_p50"] > 10 * base["latency_ms_p50"]  # the teacher reads 5 passages per question

@@ -1,0 +1,55 @@
+"""uae_encoder: the student distilled from the labels, logged to MLflow and registered."""
+
+from dagster import AssetExecutionContext, Output, asset
+from pydantic import Field
+
+from uae_assets.assets.common import domain_of, domain_partitions, eager, progress_logger
+from uae_assets.config import config_from_dataclass, to_dataclass
+from uae_assets.resources import LabelStoreResource, MLflowResource, Storage, StudentResource
+from uae_core.data import Passage, Query, SourceFile
+from uae_core.evaluation.compare import dev_metrics
+from uae_core.labeling.candidates import CandidateSet
+from uae_core.labeling.label_store import LabelSet
+from uae_core.tracking.distill import Tracking, distill
+from uae_core.tracking.registry import RegisteredEncoder
+from uae_core.training.examples import build_examples
+from uae_core.training.trainer import TrainConfig
+
+TrainingConfig = config_from_dataclass(
+    "TrainingConfig", TrainConfig,
+    promotion_metric=(str, Field(default="map", description="Dev-split metric that decides the `champion` alias.")))
+
+
+@asset(partitions_def=domain_partitions, group_name="model", code_version="2", pool="mlflow",
+       automation_condition=eager, kinds={"pytorch", "mlflow"})
+def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corpus: SourceFile,
+                candidate_sets: list[CandidateSet], utility_labels: LabelSet, passages: list[Passage],
+                queries: list[Query], student: StudentResource, labels: LabelStoreResource,
+                mlflow_store: MLflowResource, storage: Storage) -> Output[RegisteredEncoder]:
+    """The fine-tuned student, registered in MLflow; `champion` only if it beats it on dev. A registered
+    version trained on the same examples, config, base model and code is reused (nothing retrained)."""
+    domain = domain_of(context)
+    with labels.open(read_only=True) as store:
+        utilities = store.utilities(utility_labels.teacher_id, utility_labels.query_ids)
+    examples = build_examples(candidate_sets, utilities, {q.query_id: q for q in queries},
+                              {p.passage_id: p for p in passages})
+    tracking = Tracking(mlflow_store.client(), domain.name, mlflow_store.artifacts(), tags={
+        "data_version": raw_corpus.sha256[:16], "teacher_id": utility_labels.teacher_id,
+        "dagster_run_id": context.run_id, "base_model": student.model})
+    cache = storage.folder("cache", "embeddings")
+    result = distill(examples, to_dataclass(config, TrainConfig), student.load(), tracking,
+                     evaluate_dev=lambda model: dev_metrics(model, passages, queries, domain.scope, cache),
+                     promotion_metric=config.promotion_metric, on_step=progress_logger(context, "training steps"))
+    encoder = result.encoder
+    context.log.info(f"reusing v{encoder.version}: same examples, config, base model and code" if encoder.reused
+                     else result.decision.describe())
+    metadata = {"mlflow_run_id": encoder.run_id, "model_version": encoder.version,
+                "model_uri": encoder.model_uri, "reused": encoder.reused, "training_key": result.training_key,
+                "train_queries": len(examples), **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}}
+    if result.train is not None:
+        metadata.update({"steps": result.train.steps, "train_seconds": round(result.train.seconds, 1),
+                         "final_epoch_loss": round(result.train.epoch_losses[-1], 5),
+                         "promoted_to_champion": result.decision.promoted, "promotion": result.decision.describe(),
+                         "champion_dev_score": result.decision.champion_score
+                         if result.decision.champion_score is not None else result.decision.score})
+    return Output(encoder, metadata=metadata)

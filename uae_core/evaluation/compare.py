@@ -1,0 +1,120 @@
+"""Every system side by side on a domain's held-out questions: BM25, the base encoder, the trained
+encoder(s), and optionally LLM re-ranking and Token F1 of the teacher's answers.
+
+`compare` is what the eval_report asset runs on the pipeline's own passages and registered version, and
+`evaluate_encoder` runs on any file with any encoder (a registered version, a directory, a Hugging Face
+id, `base`): `uae evaluate` and the Dagster job `evaluate_encoder` call it. Same report format.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uae_core.data import LoadOptions, Passage, Query, fixed_subset, load_corpus
+from uae_core.evaluation.reader import Reader
+from uae_core.evaluation.report import AnswerEval, evaluate, run_system, write_report
+from uae_core.labeling.teacher import Teacher, TeacherConfig, load_teacher
+from uae_core.retrieval.encoder import cached_encode, load_student
+from uae_core.retrieval.index import build_index
+from uae_core.retrieval.rerank import rerank_system
+from uae_core.retrieval.systems import bm25_system, dense_system
+from uae_core.weights import DEFAULT_STUDENT
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Which questions are evaluated, and which slow systems join.
+
+    Attributes:
+        split: `test` (held out from training and model choice), `dev`, `train` or `all`.
+        scope: `document` or `corpus`; empty = the domain's scope.
+        max_queries: a fixed subset of this many questions (0 = all), for the slow parts on a CPU.
+        llm_rerank_depth: n > 0 adds LLM re-ranking (UPR) of the base encoder's top n by the teacher.
+        answer_top_k: e.g. [1, 3]: Token F1 of the teacher's answers from each system's top k.
+    """
+
+    split: str = "test"
+    scope: str = ""
+    max_queries: int = 0
+    llm_rerank_depth: int = 0
+    answer_top_k: list[int] = field(default_factory=list)
+
+
+def held_out(queries: Sequence[Query], config: EvalConfig) -> list[Query]:
+    """The evaluated questions: the split's questions with gold evidence, a fixed subset if asked."""
+    chosen = [q for q in queries if config.split == "all" or q.split == config.split]
+    with_gold = [q for q in chosen if q.gold_passage_ids]
+    if not with_gold:
+        raise ValueError(f"the {config.split!r} split has {len(chosen)} questions, none with gold evidence, so "
+                         "there is nothing to evaluate (a small domain can have an empty split: add documents, "
+                         "or choose another split)")
+    return fixed_subset(with_gold, config.max_queries)
+
+
+def compare(passages: Sequence[Passage], queries: Sequence[Query], scope: str, base, encoders: dict,
+            cache_dir: str | Path, config: EvalConfig = EvalConfig(), teacher: Teacher | None = None,
+            indexes: dict | None = None) -> dict:
+    """Report for `bm25`, `base` (the base student) and each of `encoders` (name -> student) on `queries`.
+    `indexes` may hold a ready FAISS index per encoder name; others are built from cached embeddings."""
+    texts = [p.text for p in passages]
+    indexes = dict(indexes or {})
+    systems = {"bm25": bm25_system(passages),
+               "base": dense_system(base, build_index(cached_encode(base, texts, cache_dir, show_progress=True)))}
+    for name, model in encoders.items():
+        index = indexes.get(name) or build_index(cached_encode(model, texts, cache_dir, show_progress=True))
+        systems[name] = dense_system(model, index)
+    if config.llm_rerank_depth > 0:
+        systems["llm_rerank"] = rerank_system(systems["base"], _need(teacher), passages, config.llm_rerank_depth)
+    answers = AnswerEval(Reader(_need(teacher)), config.answer_top_k) if config.answer_top_k else None
+    return evaluate(systems, passages, queries, scope, baseline="base", answers=answers)
+
+
+def _need(teacher: Teacher | None) -> Teacher:
+    if teacher is None:
+        raise ValueError("LLM re-ranking and Token F1 need the teacher")
+    return teacher
+
+
+def resolve_encoder(spec: str, download_dir: str | Path) -> str:
+    """`models:/...` -> a directory downloaded under `download_dir`; anything else is returned as is."""
+    if spec.startswith("models:/"):
+        from uae_core.tracking.registry import download_version
+
+        return str(download_version(spec, download_dir))
+    return spec
+
+
+def evaluate_encoder(model: str, data: str | Path, out_dir: str | Path, config: EvalConfig = EvalConfig(),
+                     data_format: str = "qasper", base_model: str = DEFAULT_STUDENT,
+                     cache_dir: str | Path = "data/cache/embeddings", max_seq_length: int = 256,
+                     options: LoadOptions = LoadOptions(), teacher: TeacherConfig = TeacherConfig(),
+                     model_cache: str | Path = "data/models") -> dict:
+    """Report for BM25, the base encoder and `model` ("base" = the base encoder alone) on `data`."""
+    scope = config.scope or "corpus"
+    corpus = load_corpus(data, data_format, options)
+    queries = held_out(corpus.queries, config)
+    base = load_student(base_model, max_seq_length)
+    encoders = {}
+    if model not in ("base", base_model):
+        with tempfile.TemporaryDirectory() as download:
+            encoders["model"] = load_student(resolve_encoder(model, download), max_seq_length)
+    needs_teacher = config.llm_rerank_depth > 0 or config.answer_top_k
+    llm = load_teacher(teacher, cache_dir=model_cache) if needs_teacher else None
+    report = compare(corpus.passages, queries, scope, base, encoders, cache_dir, config, llm)
+    report.update({"model": model, "data": str(data), "split": config.split, "base_model": base_model,
+                   "load_report": corpus.report.as_dict()})
+    write_report(report, out_dir, f"Evaluation of {model} on {Path(data).name} ({config.split}, scope {scope})")
+    return report
+
+
+def dev_metrics(model, passages: Sequence[Passage], queries: Sequence[Query], scope: str,
+                cache_dir: str | Path) -> dict[str, float]:
+    """A student's metrics on the dev split (promotion decides on these); {} when dev has no gold."""
+    dev = [q for q in queries if q.split == "dev" and q.gold_passage_ids]
+    if not dev:
+        return {}
+    index = build_index(cached_encode(model, [p.text for p in passages], cache_dir, show_progress=True))
+    return run_system(dense_system(model, index), passages, dev, scope, latency_queries=0).metrics

@@ -1,0 +1,178 @@
+"""Candidate sets: the K passages per training question that the teacher will label.
+
+Candidates are the union of what existing retrievers (BM25 and the base encoder) put on top, merged
+round-robin, inside the question's scope. Their quality bounds what distillation can learn: a useful
+passage that no retriever surfaces is never labeled. `gold_recall` says how often gold evidence made it
+in. Where a domain has gold evidence, the `gold` source adds it to the set: the teacher still scores it
+like any other candidate, so utility (not the annotation) decides how much it counts.
+
+Sets are sticky (`build_sticky`): when documents are added to a domain, an existing question keeps its
+labeled candidates instead of letting new passages displace some of them (in corpus scope that churn
+alone relabels about as many pairs as the new documents bring). New and changed questions get new sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from uae_core.data import Passage, Query, hash_order
+from uae_core.retrieval.encoder import cached_encode, encode, weights_digest
+from uae_core.retrieval.ranking import bm25_rank, dense_rank, merge_rankings, scope_rows
+
+Source = Literal["bm25", "dense", "champion", "gold"]
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    query_id: str
+    passage_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CandidateConfig:
+    """Which passages the teacher is asked about.
+
+    Attributes:
+        k: candidates per question (merged round-robin from the sources, without duplicates).
+        sources: `bm25`, `dense` (the base encoder), `champion` (hard negatives mined by the domain's
+            current champion, when it has one) and/or `gold` (annotated evidence, where a domain has it).
+        scope: `document` or `corpus`; empty = the domain's scope from domains.yaml.
+        label_budget: pairs the teacher may label: the first label_budget // k train questions are taken
+            (0 = no budget).
+        max_train_queries: a cap on train questions, in a fixed pseudo-random order (0 = all).
+        sticky: keep a question's previous set while its question and passages are unchanged.
+    """
+
+    k: int = 8
+    sources: list[Source] = field(default_factory=lambda: ["bm25", "dense"])
+    scope: str = ""
+    label_budget: int = 0
+    max_train_queries: int = 200
+    sticky: bool = True
+
+    @property
+    def question_cap(self) -> int:
+        """Train questions to take (0 = all): the tighter of the label budget and max_train_queries."""
+        caps = [c for c in (self.label_budget // self.k if self.label_budget else 0, self.max_train_queries) if c]
+        return min(caps, default=0)
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    sets: list[CandidateSet]
+    kept: int  # sets reused from the previous run (sticky)
+    new: int
+    gold_recall: float  # share of questions with gold whose candidates hold a gold passage
+
+
+def build_candidate_sets(passages: Sequence[Passage], queries: Sequence[Query], k: int, scope: str,
+                         embeddings: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                         sources: Sequence[str] = ("bm25", "dense")) -> list[CandidateSet]:
+    """Top-k merged candidates per query. `embeddings` maps a dense source (`dense`: the base encoder,
+    `champion`: the current champion) to its (passage, query) embeddings; a `champion` source without
+    embeddings (no champion yet) is left out."""
+    embeddings = embeddings or {}
+    allowed = scope_rows(passages, queries, scope)
+    rankings: list[list[np.ndarray]] = []
+    for source in sources:
+        if source == "gold":
+            row_of = {p.passage_id: i for i, p in enumerate(passages)}
+            rankings.append([np.array([row_of[g] for g in q.gold_passage_ids if g in row_of], dtype=np.int64)
+                             for q in queries])
+        elif source == "bm25":
+            from uae_core.retrieval.bm25 import BM25Index  # here: the rest of this module needs no bm25s
+
+            rankings.append(bm25_rank(BM25Index([p.text for p in passages]), queries, k, allowed))
+        elif source in ("dense", "champion"):
+            if source not in embeddings:
+                if source == "champion":
+                    continue  # no champion yet: the first distillation mines with the base encoder alone
+                raise ValueError("the dense candidate source needs base-encoder embeddings")
+            rankings.append(dense_rank(*embeddings[source], k, allowed))
+        else:
+            raise ValueError(f"unknown candidate source {source!r}; use bm25, dense, champion and/or gold")
+    out = []
+    for i, q in enumerate(queries):
+        rows = merge_rankings([r[i] for r in rankings], k)
+        out.append(CandidateSet(q.query_id, tuple(passages[r].passage_id for r in rows)))
+    return out
+
+
+def build_sticky(passages: Sequence[Passage], queries: Sequence[Query], config: CandidateConfig, scope: str,
+                 base_encoder, state_path: str | Path, cache_dir: str | Path, champion=None) -> CandidateResult:
+    """The candidate sets of the selected train questions, reusing still-valid sets recorded in
+    `state_path` by the previous run (when `config.sticky`), and recording these for the next one.
+    `champion` (a student, or None) mines the `champion` source; a new champion means new sets."""
+    state_path = Path(state_path)
+    train = select_train_queries(queries, config.question_cap)
+    by_id = {p.passage_id: p for p in passages}
+    encoders = {"dense": base_encoder}
+    if champion is not None and "champion" in config.sources:
+        encoders["champion"] = champion
+    settings = {"k": config.k, "scope": scope, "sources": list(config.sources), "base": weights_digest(base_encoder),
+                "champion": weights_digest(champion) if "champion" in encoders else None}
+    previous = json.loads(state_path.read_text()) if config.sticky and state_path.is_file() else {}
+    old_sets = previous.get("sets", {}) if previous.get("settings") == settings else {}
+    kept = still_valid(old_sets, train, by_id)
+    todo = [q for q in train if q.query_id not in kept]
+    fresh: dict[str, CandidateSet] = {}
+    if todo:
+        embeddings = {name: (cached_encode(model, [p.text for p in passages], cache_dir, show_progress=True),
+                             encode(model, [q.question for q in todo]))
+                      for name, model in encoders.items() if name in config.sources}
+        fresh = {c.query_id: c for c in build_candidate_sets(passages, todo, config.k, scope, embeddings,
+                                                             config.sources)}
+    sets = [kept.get(q.query_id) or fresh[q.query_id] for q in train]
+    # Sets of questions that dropped out of the cap are kept too: they are reusable if they come back.
+    new_state = {**old_sets, **snapshot(sets, {q.query_id: q for q in train}, by_id)}
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    state_path.write_text(json.dumps({"settings": settings, "sets": new_state}))
+    return CandidateResult(sets, len(kept), len(fresh), gold_recall(sets, train))
+
+
+def text_sha(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def snapshot(candidate_sets: Sequence[CandidateSet], queries: dict[str, Query], passages: dict[str, Passage]
+             ) -> dict:
+    """What a later run needs to decide whether a set is still valid: the texts it was built from."""
+    return {c.query_id: {"question": text_sha(queries[c.query_id].question),
+                         "passages": [[pid, text_sha(passages[pid].text)] for pid in c.passage_ids]}
+            for c in candidate_sets}
+
+
+def still_valid(previous: dict, queries: Sequence[Query], passages: dict[str, Passage]) -> dict[str, CandidateSet]:
+    """Sets from `previous` (a snapshot) whose question and every passage are unchanged."""
+    kept = {}
+    for q in queries:
+        old = previous.get(q.query_id)
+        if old is None or old["question"] != text_sha(q.question):
+            continue
+        if all(pid in passages and text_sha(passages[pid].text) == sha for pid, sha in old["passages"]):
+            kept[q.query_id] = CandidateSet(q.query_id, tuple(pid for pid, _ in old["passages"]))
+    return kept
+
+
+def select_train_queries(queries: Sequence[Query], cap: int) -> list[Query]:
+    """The train split in a fixed pseudo-random order (spread over documents, stable when documents are
+    added), capped at `cap` (0 = all)."""
+    train = hash_order(q for q in queries if q.split == "train")
+    return train[:cap] if cap > 0 else train
+
+
+def gold_recall(candidate_sets: Sequence[CandidateSet], queries: Sequence[Query]) -> float:
+    """Fraction of queries with gold evidence whose candidates contain at least one gold passage."""
+    by_id = {q.query_id: q for q in queries}
+    with_gold = [c for c in candidate_sets if by_id[c.query_id].gold_passage_ids]
+    if not with_gold:
+        return float("nan")
+    hits = sum(bool(set(c.passage_ids) & set(by_id[c.query_id].gold_passage_ids)) for c in with_gold)
+    return hits / len(with_gold)

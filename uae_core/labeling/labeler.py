@@ -1,0 +1,99 @@
+"""Label candidate sets with the teacher's utility, computing only what the store does not hold yet.
+
+utility(q, d) = ll(target | q, d) - ll(target | q): the target is the reference answer (averaged over
+annotators under the `answer_policy`), or the question itself for a question without answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tqdm.auto import tqdm
+
+from uae_core.data import Passage, Query
+from uae_core.labeling.answers import input_sha, requests_for
+from uae_core.labeling.candidates import CandidateSet
+from uae_core.labeling.label_store import Label, LabelStore
+from uae_core.labeling.teacher import Scorer
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class LabelingStats:
+    queries: int = 0
+    pairs_total: int = 0
+    pairs_reused: int = 0
+    pairs_labeled_now: int = 0
+    pairs_unlabelable: int = 0  # questions with no answer under without_answers = "skip"
+    baselines_labeled_now: int = 0
+    teacher_requests: int = 0
+    seconds: float = 0.0
+
+    @property
+    def pairs_per_second(self) -> float:
+        return self.pairs_labeled_now / self.seconds if self.seconds > 0 and self.pairs_labeled_now else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {**self.__dict__, "pairs_per_second": round(self.pairs_per_second, 3)}
+
+
+def _score_items(teacher: Scorer, items: list[tuple[Query, str | None]]) -> tuple[list[tuple[float, int]], int]:
+    """Score (query, passage or None) items in one teacher call: ll averaged over the query's requests
+    and the first request's token count; also the number of teacher requests made."""
+    requests, spans = [], []
+    for query, passage in items:
+        mine = requests_for(query, passage, teacher.config)
+        spans.append((len(requests), len(mine)))
+        requests += mine
+    scored = teacher.score(requests)
+    out = [(sum(s[0] for s in scored[i:i + n]) / n, scored[i][1]) for i, n in spans]
+    return out, len(requests)
+
+
+def label_candidates(teacher: Scorer, store: LabelStore, candidate_sets: Sequence[CandidateSet],
+                     queries: dict[str, Query], passages: dict[str, Passage], chunk_pairs: int = 32,
+                     progress: Progress | None = None, show_progress: bool = True) -> LabelingStats:
+    """Write missing (teacher_id, query, passage) labels to `store`, one committed chunk at a time."""
+    started = time.perf_counter()
+    tid, config = teacher.teacher_id, teacher.config
+    stats = LabelingStats(queries=len(candidate_sets))
+    done = store.labeled_keys(tid)
+    todo = [(c.query_id, pid) for c in candidate_sets for pid in c.passage_ids]
+    stats.pairs_total = len(todo)
+    labelable = [key for key in todo if requests_for(queries[key[0]], None, config)]
+    stats.pairs_unlabelable = len(todo) - len(labelable)
+    question_sha = {q: input_sha(queries[q], config, None) for q in {q for q, _ in labelable}}
+    pair_sha = {(q, p): input_sha(queries[q], config, passages[p].text) for q, p in labelable}
+    # A stored label counts only if the teacher saw the same texts (old rows without a hash count too).
+    todo = [key for key in labelable if key not in done or done[key] not in (None, pair_sha[key])]
+    stats.pairs_reused = len(labelable) - len(todo)
+
+    baselines = store.baselines(tid)
+    need = sorted({q for q, _ in todo if q not in baselines or baselines[q][2] not in (None, question_sha[q])})
+    for start in range(0, len(need), chunk_pairs):
+        qids = need[start:start + chunk_pairs]
+        scored, n_requests = _score_items(teacher, [(queries[q], None) for q in qids])
+        rows = [(qid, ll, n, question_sha[qid]) for qid, (ll, n) in zip(qids, scored)]
+        store.add_baselines(tid, rows)
+        baselines.update({qid: (ll, n, sha) for qid, ll, n, sha in rows})
+        stats.baselines_labeled_now += len(rows)
+        stats.teacher_requests += n_requests
+
+    bar = tqdm(total=len(todo), desc="utility labels", unit="pair", disable=not show_progress)
+    for start in range(0, len(todo), chunk_pairs):
+        chunk = todo[start:start + chunk_pairs]
+        scored, n_requests = _score_items(teacher, [(queries[qid], passages[pid].text) for qid, pid in chunk])
+        stats.teacher_requests += n_requests
+        labels = [Label(qid, pid, ll, baselines[qid][0], n, pair_sha[(qid, pid)])
+                  for (qid, pid), (ll, n) in zip(chunk, scored)]
+        store.add_labels(tid, labels)
+        stats.pairs_labeled_now += len(labels)
+        bar.update(len(labels))
+        if progress:
+            progress(stats.pairs_labeled_now, len(todo))
+    bar.close()
+    stats.seconds = time.perf_counter() - started
+    return stats

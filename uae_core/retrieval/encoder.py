@@ -1,0 +1,77 @@
+"""The student: a sentence-transformers dual encoder (shared weights for queries and passages).
+
+Embeddings are L2-normalised, so inner product = cosine, which is what the FAISS index and the losses use.
+Passage embeddings are cached on disk by the model's weights and the texts, so the base encoder's serve
+both candidate generation and evaluation, and a trained version's serve both promotion and the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+
+from uae_core.weights import resolve_student
+
+
+def load_student(spec: str, max_seq_length: int = 256, device: str = "cpu") -> SentenceTransformer:
+    """`packaged:all-MiniLM-L6-v2`, a local directory or a Hugging Face id."""
+    model = SentenceTransformer(resolve_student(spec), device=device)
+    model.max_seq_length = max_seq_length
+    return model
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """Hash of every parameter and buffer (name, shape, bytes): equal digests, equal embeddings. ~0.2 s
+    for MiniLM, and right for a model trained in memory as for one loaded from anywhere."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
+           show_progress: bool = False) -> np.ndarray:
+    """float32 [n, dim], unit norm. Sorted by length inside sentence-transformers for speed."""
+    if not texts:
+        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+    with torch.inference_mode():
+        emb = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=show_progress)
+    return np.ascontiguousarray(emb, dtype=np.float32)
+
+
+def cached_encode(model: SentenceTransformer, texts: list[str], cache_dir: str | Path, batch_size: int = 64,
+                  show_progress: bool = False) -> np.ndarray:
+    """encode(), memoised on disk by (model weights, max_seq_length, texts)."""
+    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"{weights_digest(model)}-{model.max_seq_length}-{digest}.npy"
+    if path.is_file():
+        return np.load(path)
+    emb = encode(model, texts, batch_size=batch_size, show_progress=show_progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial.npy")
+    np.save(tmp, emb)
+    tmp.replace(path)
+    return emb
+
+
+def embed_with_grad(model: SentenceTransformer, texts: list[str], chunk_size: int = 8) -> torch.Tensor:
+    """Differentiable, normalised embeddings for training.
+
+    Texts go through the model in length-sorted chunks, each padded only to its own longest text: passages
+    vary from ~30 to 256+ tokens, and padding a whole batch to the longest one wastes most of the compute
+    (docs/bench_train_step.md). The result (and its gradient) is the same as one padded batch.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    parts = []
+    for start in range(0, len(order), chunk_size):
+        features = model.tokenize([texts[i] for i in order[start:start + chunk_size]])
+        features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+        parts.append(model(features)["sentence_embedding"])
+    emb = torch.cat(parts)[torch.argsort(torch.tensor(order))]
+    return torch.nn.functional.normalize(emb, dim=-1)

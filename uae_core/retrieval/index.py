@@ -1,0 +1,98 @@
+"""FAISS index over passage embeddings, searched either over the whole corpus or inside a scope.
+
+Exact inner-product search (IndexFlatIP) is right up to ~1M passages; past that an IVF-PQ index is the
+design's plan. Row i of the index is passage i of the domain's passage list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import faiss
+
+
+def build_index(embeddings: np.ndarray) -> faiss.Index:
+    import faiss  # imported where used: exact_search and top_k work without FAISS installed
+
+    index = faiss.IndexFlatIP(embeddings.shape[1])
+    index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+    return index
+
+
+def save_index(index: faiss.Index, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".partial")
+    import faiss
+
+    faiss.write_index(index, str(tmp))
+    tmp.replace(path)
+    return path
+
+
+@dataclass(frozen=True)
+class IndexFiles:
+    """A domain's index on disk: the FAISS file and its sidecar JSON (passage ids in row order, model)."""
+
+    index_path: str
+    sidecar_path: str
+    passages: int
+    dim: int
+
+
+def save_domain_index(embeddings: np.ndarray, passage_ids: Sequence[str], path: str | Path,
+                      model_uri: str) -> IndexFiles:
+    """Build and save a flat index of `embeddings` (row i = passage_ids[i]) with its sidecar beside it."""
+    index_path = save_index(build_index(embeddings), path)
+    sidecar = index_path.with_suffix(".json")
+    sidecar.write_text(json.dumps({"model_uri": model_uri, "passage_ids": list(passage_ids)}))
+    return IndexFiles(str(index_path), str(sidecar), len(passage_ids), int(embeddings.shape[1]))
+
+
+def load_index(path: str | Path) -> faiss.Index:
+    import faiss
+
+    return faiss.read_index(str(path))
+
+
+def search(index: faiss.Index, queries: np.ndarray, k: int,
+           allowed: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Top-k row ids per query; `allowed[i]` restricts query i to those rows (scope `paper`)."""
+    import faiss
+
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if allowed is None:
+        _, ids = index.search(queries, min(k, index.ntotal))
+        return [row[row >= 0] for row in ids]
+    out = []
+    for q, rows in zip(queries, allowed):
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+        _, ids = index.search(q[None, :], min(k, len(rows)), params=params)
+        out.append(ids[0][ids[0] >= 0])
+    return out
+
+
+def exact_search(passage_emb: np.ndarray, queries: np.ndarray, k: int,
+                 allowed: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """The same ranking as `search` on a flat index, by one matrix product (no FAISS needed): for
+    evaluating many models on small corpora, where building indexes is pure overhead."""
+    scores = np.asarray(queries, dtype=np.float32) @ np.asarray(passage_emb, dtype=np.float32).T
+    return [top_k(row, k, None if allowed is None else allowed[i]) for i, row in enumerate(scores)]
+
+
+def top_k(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the k best scores (descending), optionally only among `allowed` indices."""
+    if allowed is not None:
+        sub = scores[allowed]
+        order = np.argsort(-sub, kind="stable")[:k]
+        return np.asarray(allowed)[order]
+    k = min(k, len(scores))
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]

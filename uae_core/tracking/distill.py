@@ -1,0 +1,107 @@
+"""The tracked training step: one student trained as an MLflow run, evaluated on dev, registered, and made
+`champion` only if it beats the champion there. The uae_encoder asset and the benchmark both call it.
+
+Memoised: a registered version trained on the same examples, config, base weights and code (its tag
+`training_key`) is reused, so a re-run with nothing changed trains nothing.
+
+Example:
+    result = distill(examples, TrainConfig(), load_student(DEFAULT_STUDENT), Tracking(client, "qasper", root),
+                     evaluate_dev=lambda model: {"map": 0.2})
+    result.encoder.model_uri   # models:/uae-encoder-qasper/1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import mlflow
+from mlflow import MlflowClient
+
+from uae_core.retrieval.encoder import weights_digest
+from uae_core.tracking.registry import (
+    PromotionDecision,
+    RegisteredEncoder,
+    find_version,
+    log_student,
+    model_name,
+    promote_if_better,
+    register_version,
+)
+from uae_core.tracking.runs import experiment_id, experiment_name, git_commit
+from uae_core.training.examples import TrainExample, training_key
+from uae_core.training.trainer import TrainConfig, TrainResult, train_student
+
+CODE_VERSION = "1"  # bump when training or registration changes what a training_key stands for
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Where a training is recorded: the client, the domain (experiment `uae-<domain>` and registered
+    model `uae-encoder-<domain>`), the artifact root, extra run tags; `register=False` logs the run only
+    (benchmark sweeps), `experiment` overrides the experiment name, `parent_run_id` nests the run."""
+
+    client: MlflowClient
+    domain: str
+    artifact_root: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    register: bool = True
+    experiment: str | None = None
+    parent_run_id: str | None = None
+
+
+@dataclass
+class DistillResult:
+    run_id: str
+    training_key: str
+    encoder: RegisteredEncoder | None  # None when not registered
+    model: object | None = None  # the trained student in memory; None when a version was reused
+    train: TrainResult | None = None
+    decision: PromotionDecision | None = None
+    dev_metrics: dict[str, float] = field(default_factory=dict)
+
+
+def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, tracking: Tracking,
+            evaluate_dev: Callable[[object], dict[str, float]] | None = None, promotion_metric: str = "map",
+            on_step: Callable[[int, int], None] | None = None, show_progress: bool = True) -> DistillResult:
+    """Train `base_model` (in place) on `examples` unless a registered version had the same inputs."""
+    key = training_key(examples, config, weights_digest(base_model), CODE_VERSION)
+    if tracking.register:
+        existing = find_version(tracking.client, tracking.domain, "training_key", key)
+        if existing is not None:
+            metrics = tracking.client.get_run(existing.run_id).data.metrics
+            dev = {k.removeprefix("dev_").replace("_at_", "@"): v for k, v in metrics.items() if k.startswith("dev_")}
+            encoder = RegisteredEncoder(f"models:/{model_name(tracking.domain)}/{existing.version}",
+                                        str(existing.version), existing.run_id, config.max_seq_length, True, dev)
+            return DistillResult(existing.run_id, key, encoder, dev_metrics=dev)
+    tags = {"domain": tracking.domain, "code_version": CODE_VERSION, "git_commit": git_commit(),
+            "training_key": key, "objective": config.objective, **tracking.tags}
+    exp = experiment_id(tracking.experiment or experiment_name(tracking.domain), tracking.artifact_root)
+    if tracking.parent_run_id:
+        tags["mlflow.parentRunId"] = tracking.parent_run_id
+    total_steps = config.epochs * -(-len(examples) // config.batch_queries)
+    with mlflow.start_run(experiment_id=exp, run_name=f"{tracking.domain}-{config.objective}", tags=tags) as run:
+        mlflow.log_params({**asdict(config), "train_queries": len(examples),
+                           "candidates_k": max((len(ex.passage_ids) for ex in examples), default=0)})
+
+        def log_step(step: int, values: dict) -> None:
+            mlflow.log_metrics({"train_loss": values["loss"], "lr": values["lr"]}, step=step)
+            if on_step:
+                on_step(step, total_steps)
+
+        result = train_student(base_model, examples, config, on_step=log_step, show_progress=show_progress)
+        for epoch, loss in enumerate(result.epoch_losses):
+            mlflow.log_metric("epoch_loss", loss, step=epoch)
+        dev = evaluate_dev(base_model) if evaluate_dev else {}
+        mlflow.log_metrics({f"dev_{k.replace('@', '_at_')}": v for k, v in dev.items()})
+        out = DistillResult(run.info.run_id, key, None, base_model, result, dev_metrics=dev)
+        if tracking.register:
+            log_student(base_model)
+            version = register_version(tracking.client, tracking.domain, run.info.run_id, tags=tags)
+            out.decision = promote_if_better(tracking.client, tracking.domain, version, promotion_metric,
+                                             dev.get(promotion_metric, 0.0))
+            mlflow.set_tags({"promotion": out.decision.describe(), "promoted": str(out.decision.promoted),
+                             "model_version": version})
+            out.encoder = RegisteredEncoder(f"models:/{model_name(tracking.domain)}/{version}", version,
+                                            run.info.run_id, config.max_seq_length, False, dev)
+    return out

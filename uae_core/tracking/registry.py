@@ -1,0 +1,113 @@
+"""The MLflow model registry: the student as safetensors artifacts, a model version per training run, and
+the `champion` alias that moves only when a new version beats it on the dev split."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+CHAMPION = "champion"
+
+
+@dataclass(frozen=True)
+class RegisteredEncoder:
+    """A registered version of a domain's student (what uae_encoder hands to faiss_index and eval_report)."""
+
+    model_uri: str  # models:/uae-encoder-<domain>/<version>
+    version: str
+    run_id: str
+    max_seq_length: int
+    reused: bool = False  # an existing version trained on the same inputs
+    dev_metrics: dict[str, float] = field(default_factory=dict)
+
+
+def model_name(domain: str) -> str:
+    return f"uae-encoder-{domain}"
+
+
+def log_student(model, artifact_path: str = "model") -> None:
+    """Save the sentence-transformers model (safetensors) into the active run's artifacts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(tmp, safe_serialization=True)
+        mlflow.log_artifacts(tmp, artifact_path=artifact_path)
+
+
+def register_version(client: MlflowClient, domain: str, run_id: str, artifact_path: str = "model",
+                     tags: dict[str, str] | None = None) -> str:
+    name = model_name(domain)
+    with contextlib.suppress(MlflowException):  # already registered
+        client.create_registered_model(name, description=f"UAE student encoder for domain {domain}")
+    source = f"{mlflow.get_run(run_id).info.artifact_uri}/{artifact_path}"
+    mv = client.create_model_version(name, source=source, run_id=run_id, tags=tags or {})
+    return str(mv.version)
+
+
+def find_version(client: MlflowClient, domain: str, tag: str, value: str):
+    """The newest registered version of the domain's model whose tag `tag` equals `value`, or None."""
+    try:
+        versions = client.search_model_versions(f"name = '{model_name(domain)}'")
+    except MlflowException:
+        return None
+    matches = [v for v in versions if v.tags.get(tag) == value]
+    return max(matches, key=lambda v: int(v.version), default=None)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promoted: bool
+    version: str
+    score: float
+    champion_version: str | None
+    champion_score: float | None
+    metric: str
+
+    def describe(self) -> str:
+        if self.champion_version is None:
+            return f"v{self.version} is the first version: champion ({self.metric}={self.score:.4f})"
+        verdict = "beats" if self.promoted else "does not beat"
+        return (f"v{self.version} ({self.metric}={self.score:.4f}) {verdict} champion v{self.champion_version} "
+                f"({self.metric}={self.champion_score:.4f})")
+
+
+def promote_if_better(client: MlflowClient, domain: str, version: str, metric: str, score: float
+                      ) -> PromotionDecision:
+    """Move `champion` to `version` if it has no champion or strictly beats it on `metric` (a dev score
+    stored as a version tag `dev_<metric>`)."""
+    name = model_name(domain)
+    client.set_model_version_tag(name, version, f"dev_{metric}", str(score))
+    try:
+        champ = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        champ = None
+    champ_version = None if champ is None else str(champ.version)  # MLflow returns int versions
+    champ_score = None
+    if champ is not None and champ_version != version:
+        champ_score = float(champ.tags.get(f"dev_{metric}", "-inf"))
+    promoted = champ is None or champ_version == version or score > champ_score
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    previous = None if champ_version == version else champ_version
+    return PromotionDecision(promoted, version, score, previous, champ_score, metric)
+
+
+def download_version(version_uri: str, dst: str | Path) -> Path:
+    """`models:/name/3` or `models:/name@champion` -> local directory with the student."""
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=version_uri, dst_path=str(dst)))
+
+
+def local_copy(model_uri: str, cache_dir: str | Path) -> Path:
+    """A registered version downloaded once under `cache_dir` (models:/name/3 -> cache_dir/name/3)."""
+    target = Path(cache_dir).joinpath(*model_uri.removeprefix("models:/").split("/"))
+    if not (target / "modules.json").is_file():
+        partial = target.parent / (target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        download_version(model_uri, partial).rename(target)
+    return target
