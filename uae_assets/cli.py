@@ -26,9 +26,7 @@ def _instance():
 
 
 def materialize(domain: str, run_config: dict, select: list[str] | None = None) -> int:
-    from dagster import AssetKey
-
-    from uae_assets.definitions import defs
+    from uae_assets.launch import launch_and_wait
     from uae_assets.resources import TeacherResource
     from uae_assets.sync import apply_sync, plan_sync
 
@@ -37,25 +35,23 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
     # Register the domain and record the versions of its file and of the teacher, as the sensor would,
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
-    job = defs.resolve_job_def("uae_pipeline")
-    result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=domain,
-                                    raise_on_error=False,
-                                    asset_selection=[AssetKey(k) for k in select] if select else None)
-    if not result.success:
-        for event in result.all_events:
-            if event.is_failure:
-                print(event.message, file=sys.stderr)
-        print(f"run {result.run_id} failed; the events are in the Dagster UI (dagster dev)", file=sys.stderr)
+    outcome = launch_and_wait(instance, "uae_pipeline", run_config,
+                              {"dagster/partition": domain, "uae/trigger": "uae materialize"}, select)
+    where = f"dagster run {outcome.run_id} in {os.environ['DAGSTER_HOME']} (see it with `dagster dev`)"
+    if outcome.status.value != "SUCCESS":
+        for failure in outcome.failures or [f"run ended {outcome.status.value}"]:
+            print(f"error: {failure}", file=sys.stderr)
+        print(f"{where}: {outcome.status.value}", file=sys.stderr)
         return 1
     if select and "eval_report" not in select:
-        print(f"materialized {', '.join(select)} for {domain} (dagster run {result.run_id})")
+        print(f"materialized {', '.join(select)} for {domain}; {where}")
         return 0
-    report = result.output_for_node("eval_report")
     report_dir = data_dir() / "reports" / domain
+    report = json.loads((report_dir / "eval_report.json").read_text())
     print(json.dumps({s: {m: round(v, 4) for m, v in vals.items()} for s, vals in report["systems"].items()},
                      indent=1))
     print(f"\nreport: {report_dir / 'eval_report.md'}\n        {report_dir / 'eval_report.json'}")
-    print(f"dagster run {result.run_id} in {os.environ['DAGSTER_HOME']}; model {report['model_uri']}")
+    print(f"{where}; model {report['model_uri']}")
     return 0
 
 

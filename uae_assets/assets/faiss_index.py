@@ -1,26 +1,40 @@
-"""faiss_index: every passage of the domain embedded by the registered version."""
+"""faiss_index: the domain's retriever for the registered version: FAISS index, passages, BM25, and the
+hybrid fusion chosen on the dev split."""
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered
 from uae_assets.resources import MLflowResource, Storage
-from uae_core.data import Passage
+from uae_core.data import Passage, Query
+from uae_core.evaluation.compare import tune_hybrid
+from uae_core.retrieval.bm25 import BM25Index
 from uae_core.retrieval.encoder import cached_encode
-from uae_core.retrieval.index import IndexFiles, save_domain_index
+from uae_core.retrieval.index import build_index
+from uae_core.retrieval.retriever import RetrieverFiles, save_retriever
+from uae_core.retrieval.systems import bm25_system, dense_system
 from uae_core.tracking.registry import RegisteredEncoder
+from uae_core.tracking.runs import log_params
 
 
-@asset(partitions_def=domain_partitions, group_name="model", code_version="2", automation_condition=eager,
+@asset(partitions_def=domain_partitions, group_name="model", code_version="3", automation_condition=eager,
        kinds={"faiss"})
 def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, passages: list[Passage],
-                mlflow_store: MLflowResource, storage: Storage) -> Output[IndexFiles]:
-    """An exact inner-product index of the domain's passages, with a sidecar of passage ids."""
+                queries: list[Query], mlflow_store: MLflowResource, storage: Storage) -> Output[RetrieverFiles]:
+    """Every passage embedded by the registered version (exact inner product), the passages and a BM25
+    index beside it, and the weight of UAE vs BM25 in the hybrid system, chosen on the dev split."""
+    domain = domain_of(context)
     model = load_registered(uae_encoder, mlflow_store, storage)
     emb = cached_encode(model, [p.text for p in passages], storage.folder("cache", "embeddings"), show_progress=True)
-    files = save_domain_index(emb, [p.passage_id for p in passages],
-                              storage.path("indexes", domain_of(context).name, f"v{uae_encoder.version}.faiss"),
-                              uae_encoder.model_uri)
-    return Output(files, metadata={"index_path": MetadataValue.path(files.index_path),
-                                   "sidecar_path": MetadataValue.path(files.sidecar_path),
+    bm25 = BM25Index([p.text for p in passages])
+    fusion, dev_score = tune_hybrid(dense_system(model, build_index(emb)), bm25_system(passages, bm25), passages,
+                                    queries, domain.scope)
+    files = save_retriever(storage.path("indexes", domain.name, f"v{uae_encoder.version}"), emb, passages,
+                           uae_encoder.model_uri, fusion, bm25, extra={"dev_hybrid_score": dev_score})
+    log_params(uae_encoder.run_id, {"fusion_dense_weight": fusion.dense_weight, "fusion_k": fusion.k})
+    context.log.info(f"hybrid: UAE weight {fusion.dense_weight}, RRF k {fusion.k} (dev mean of R@1 and MAP "
+                     f"{dev_score:.4f})")
+    return Output(files, metadata={"folder": MetadataValue.path(files.folder),
+                                   "index_path": MetadataValue.path(files.index_path),
                                    "dagster/row_count": files.passages, "dim": files.dim,
-                                   "model_uri": uae_encoder.model_uri})
+                                   "fusion_dense_weight": fusion.dense_weight, "fusion_k": fusion.k,
+                                   "dev_hybrid_score": round(dev_score, 4), "model_uri": uae_encoder.model_uri})

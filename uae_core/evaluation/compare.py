@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uae_core.data import LoadOptions, Passage, Query, fixed_subset, load_corpus
+from uae_core.evaluation.metrics import per_query_table
 from uae_core.evaluation.reader import Reader
 from uae_core.evaluation.report import AnswerEval, evaluate, run_system, write_report
 from uae_core.labeling.teacher import Teacher, TeacherConfig, load_teacher
 from uae_core.retrieval.encoder import cached_encode, load_student
+from uae_core.retrieval.fusion import Fusion, hybrid_system, tune_fusion
 from uae_core.retrieval.index import build_index
+from uae_core.retrieval.ranking import scope_rows
 from uae_core.retrieval.rerank import rerank_system
-from uae_core.retrieval.systems import bm25_system, dense_system
+from uae_core.retrieval.systems import Ranker, bm25_system, dense_system
 from uae_core.weights import DEFAULT_STUDENT
 
 
@@ -56,9 +59,12 @@ def held_out(queries: Sequence[Query], config: EvalConfig) -> list[Query]:
 
 def compare(passages: Sequence[Passage], queries: Sequence[Query], scope: str, base, encoders: dict,
             cache_dir: str | Path, config: EvalConfig = EvalConfig(), teacher: Teacher | None = None,
-            indexes: dict | None = None) -> dict:
-    """Report for `bm25`, `base` (the base student) and each of `encoders` (name -> student) on `queries`.
-    `indexes` may hold a ready FAISS index per encoder name; others are built from cached embeddings."""
+            indexes: dict | None = None, fusions: dict[str, Fusion | None] | None = None,
+            tune_on: Sequence[Query] = ()) -> dict:
+    """Report for `bm25`, `base` (the base student), each of `encoders` (name -> student) and, for each
+    name in `fusions` ("base" or an encoder's), its hybrid with BM25 (`hybrid_<name>`; the first trained
+    encoder's is plain `hybrid`) on `queries`. A fusion given as None is chosen on the dev questions of
+    `tune_on` (tune_hybrid). `indexes` may hold a ready FAISS index per encoder name."""
     texts = [p.text for p in passages]
     indexes = dict(indexes or {})
     systems = {"bm25": bm25_system(passages),
@@ -66,6 +72,11 @@ def compare(passages: Sequence[Passage], queries: Sequence[Query], scope: str, b
     for name, model in encoders.items():
         index = indexes.get(name) or build_index(cached_encode(model, texts, cache_dir, show_progress=True))
         systems[name] = dense_system(model, index)
+    for name, fusion in (fusions or {}).items():
+        if fusion is None:
+            fusion, _ = tune_hybrid(systems[name], systems["bm25"], passages, tune_on, scope)
+        label = "hybrid" if encoders and name == next(iter(encoders)) else f"hybrid_{name}"
+        systems[label] = hybrid_system(systems[name], systems["bm25"], fusion)
     if config.llm_rerank_depth > 0:
         systems["llm_rerank"] = rerank_system(systems["base"], _need(teacher), passages, config.llm_rerank_depth)
     answers = AnswerEval(Reader(_need(teacher)), config.answer_top_k) if config.answer_top_k else None
@@ -103,7 +114,9 @@ def evaluate_encoder(model: str, data: str | Path, out_dir: str | Path, config: 
             encoders["model"] = load_student(resolve_encoder(model, download), max_seq_length)
     needs_teacher = config.llm_rerank_depth > 0 or config.answer_top_k
     llm = load_teacher(teacher, cache_dir=model_cache) if needs_teacher else None
-    report = compare(corpus.passages, queries, scope, base, encoders, cache_dir, config, llm)
+    fusions = {"base": None, **({"model": None} if encoders else {})}
+    report = compare(corpus.passages, queries, scope, base, encoders, cache_dir, config, llm, fusions=fusions,
+                     tune_on=corpus.queries)
     report.update({"model": model, "data": str(data), "split": config.split, "base_model": base_model,
                    "load_report": corpus.report.as_dict()})
     write_report(report, out_dir, f"Evaluation of {model} on {Path(data).name} ({config.split}, scope {scope})")
@@ -118,3 +131,20 @@ def dev_metrics(model, passages: Sequence[Passage], queries: Sequence[Query], sc
         return {}
     index = build_index(cached_encode(model, [p.text for p in passages], cache_dir, show_progress=True))
     return run_system(dense_system(model, index), passages, dev, scope, latency_queries=0).metrics
+
+
+def tune_hybrid(dense: Ranker, bm25: Ranker, passages: Sequence[Passage], queries: Sequence[Query],
+                scope: str) -> tuple[Fusion, float]:
+    """The fusion of `dense` with BM25 that scores best on the dev split's questions with gold (mean of
+    Recall@1 and MAP); the default Fusion() when there is no dev question to choose with."""
+    dev = [q for q in queries if q.split == "dev" and q.gold_passage_ids]
+    if not dev:
+        return Fusion(), float("nan")
+    allowed = scope_rows(passages, dev, scope)
+    gold = [q.gold_passage_ids for q in dev]
+
+    def score(rankings: list) -> float:
+        table = per_query_table([[passages[r].passage_id for r in row] for row in rankings], gold)
+        return float((table["recall@1"].mean() + table["map"].mean()) / 2)
+
+    return tune_fusion(dense(dev, allowed), bm25(dev, allowed), score)

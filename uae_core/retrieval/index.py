@@ -6,9 +6,6 @@ design's plan. Row i of the index is passage i of the domain's passage list.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,25 +32,6 @@ def save_index(index: faiss.Index, path: str | Path) -> Path:
     faiss.write_index(index, str(tmp))
     tmp.replace(path)
     return path
-
-
-@dataclass(frozen=True)
-class IndexFiles:
-    """A domain's index on disk: the FAISS file and its sidecar JSON (passage ids in row order, model)."""
-
-    index_path: str
-    sidecar_path: str
-    passages: int
-    dim: int
-
-
-def save_domain_index(embeddings: np.ndarray, passage_ids: Sequence[str], path: str | Path,
-                      model_uri: str) -> IndexFiles:
-    """Build and save a flat index of `embeddings` (row i = passage_ids[i]) with its sidecar beside it."""
-    index_path = save_index(build_index(embeddings), path)
-    sidecar = index_path.with_suffix(".json")
-    sidecar.write_text(json.dumps({"model_uri": model_uri, "passage_ids": list(passage_ids)}))
-    return IndexFiles(str(index_path), str(sidecar), len(passage_ids), int(embeddings.shape[1]))
 
 
 def load_index(path: str | Path) -> faiss.Index:

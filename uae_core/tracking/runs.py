@@ -82,3 +82,9 @@ def log_report(run_id: str, report: dict, split: str, paths: tuple[Path, Path]) 
             mlflow.log_metrics({f"{split}_{system}_{m.replace('@', '_at_')}": values[m] for m in report["metrics"]})
         for path in paths:
             mlflow.log_artifact(str(path), artifact_path="eval")
+
+
+def log_params(run_id: str, params: dict) -> None:
+    """Parameters decided after training (e.g. the hybrid fusion), into the training's run."""
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_params(params)

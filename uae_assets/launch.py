@@ -1,0 +1,113 @@
+"""Launch a job's run against the code location in workspace.yaml, as the UI's "Materialize" does, and
+follow it to the end from the terminal.
+
+A run made this way is the job's run in every view of the UI (the job's Runs tab, the Overview timeline,
+re-execution), carries its run config and tags, and runs in its own worker process through the
+instance's run launcher. It is launched directly rather than queued, so no daemon is needed; the
+instance's pools still keep the DuckDB and MLflow writers one at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+from dagster._core.definitions.selector import JobSubsetSelector
+from dagster._core.events import DagsterEventType
+from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
+from dagster._core.workspace.load_target import WorkspaceFileTarget
+
+from uae_assets.domains import REPO_ROOT
+
+TERMINAL = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+
+
+@contextmanager
+def workspace(instance: DagsterInstance) -> Iterator[WorkspaceRequestContext]:
+    """The code location(s) of workspace.yaml, served the way `dagster dev` serves them."""
+    target = WorkspaceFileTarget(paths=[str(REPO_ROOT / "workspace.yaml")])
+    with WorkspaceProcessContext(instance, version="", read_only=False, workspace_load_target=target) as process:
+        yield process.create_request_context()
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: DagsterRunStatus
+    failures: list[str] = field(default_factory=list)  # the failing steps' error messages, in order
+
+
+def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, tags: dict[str, str],
+                    assets: list[str] | None = None, on_message: Callable[[str], None] = print,
+                    poll_seconds: float = 1.0) -> RunOutcome:
+    """Create the run from the workspace's job (optionally a subset of its assets), launch it, print its
+    step and log events as they come, and return when it ends. Ctrl-C terminates the run."""
+    with workspace(instance) as context:
+        location = context.get_code_location(context.code_location_names[0])
+        repository = next(iter(location.get_repositories().values()))
+        selector = JobSubsetSelector(location.name, repository.name, job_name, None,
+                                     asset_selection=[AssetKey(a) for a in assets] if assets else None)
+        remote_job = location.get_job(selector)
+        plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None, known_state=None,
+                                           instance=instance)
+        run = instance.create_run(
+            job_name=job_name, run_id=None, run_config=run_config,
+            resolved_op_selection=remote_job.resolved_op_selection,
+            step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute, op_selection=None,
+            status=None, root_run_id=None, parent_run_id=None, tags={**remote_job.tags, **tags},
+            job_snapshot=remote_job.job_snapshot, execution_plan_snapshot=plan.execution_plan_snapshot,
+            parent_job_snapshot=remote_job.parent_job_snapshot, remote_job_origin=remote_job.get_remote_origin(),
+            job_code_origin=remote_job.get_python_origin(),
+            asset_selection=frozenset(selector.asset_selection) if selector.asset_selection else None,
+            asset_check_selection=None, asset_graph=repository.asset_graph)
+        instance.launch_run(run.run_id, context)
+        try:
+            return _follow(instance, run.run_id, on_message, poll_seconds)
+        except KeyboardInterrupt:
+            instance.run_launcher.terminate(run.run_id)
+            on_message(f"interrupted: run {run.run_id} terminated")
+            raise
+
+
+def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], None],
+            poll_seconds: float) -> RunOutcome:
+    cursor, failures = None, []
+    while True:
+        connection = instance.get_records_for_run(run_id, cursor=cursor)
+        records, cursor = connection.records, connection.cursor
+        for record in records:
+            line = _describe(record.event_log_entry)
+            if line:
+                on_message(line)
+            event = record.event_log_entry.dagster_event
+            if event is not None and event.event_type == DagsterEventType.STEP_FAILURE:
+                failures.append(f"{event.step_key}: {_error_message(event)}")
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status in TERMINAL and not records:
+            return RunOutcome(run_id, run.status, failures)
+        time.sleep(poll_seconds)
+
+
+def _describe(entry) -> str | None:
+    """One terminal line for the events a user follows: steps starting and ending, and asset log lines."""
+    event = entry.dagster_event
+    stamp = time.strftime("%H:%M:%S", time.localtime(entry.timestamp))
+    if event is None:  # a context.log message from an asset
+        return f"{stamp} {entry.step_key or ''}: {entry.user_message}" if entry.level >= 20 else None
+    kinds = {DagsterEventType.STEP_START: "started", DagsterEventType.STEP_SUCCESS: "done",
+             DagsterEventType.STEP_FAILURE: "FAILED", DagsterEventType.RUN_FAILURE: "run FAILED",
+             DagsterEventType.RUN_SUCCESS: "run succeeded", DagsterEventType.RUN_CANCELED: "run canceled"}
+    if event.event_type not in kinds:
+        return None
+    detail = f" ({_error_message(event)})" if event.event_type == DagsterEventType.STEP_FAILURE else ""
+    return f"{stamp} {event.step_key or ''} {kinds[event.event_type]}{detail}".replace("  ", " ")
+
+
+def _error_message(event) -> str:
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None and "dagster" in (error.cls_name or "").lower():
+        error = error.cause  # Dagster wraps the user's exception: show the user's one
+    return (error.message.strip().splitlines() or [""])[-1] if error is not None else event.message or ""
