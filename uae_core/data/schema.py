@@ -85,12 +85,15 @@ class LoadOptions:
         test_fraction: share of documents whose questions form the held-out test split (eval_report).
         split_salt: salt of the document-id hash that assigns splits; change it for another random split.
         max_passage_chars: a longer passage is truncated to this many characters (and counted).
+        chunk_words: format `documents` only: the words a passage aims at when files are cut into
+            passages (short paragraphs are merged up to it, longer ones split at sentences near it).
     """
 
     dev_fraction: float = 0.1
     test_fraction: float = 0.2
     split_salt: str = "uae"
     max_passage_chars: int = 20_000
+    chunk_words: int = 120
 
 
 @dataclass(frozen=True)
