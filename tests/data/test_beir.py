@@ -113,5 +113,5 @@ def test_bad_records_name_file_line_and_field(tmp_path, corpus, queries, file, l
 
 def test_missing_queries_file_is_named(tmp_path):
     write_jsonl(tmp_path / "corpus.jsonl", CORPUS)
-    with pytest.raises(DataFormatError, match="no queries.jsonl"):
+    with pytest.raises(DataFormatError, match=r"no queries\.jsonl"):
         load_beir(tmp_path)

@@ -107,7 +107,7 @@ def test_parquet_errors_name_the_row(tmp_path):
 
 
 def test_layout_errors(tmp_path, jsonl_folder):
-    with pytest.raises(DataFormatError, match="no passages.jsonl"):
+    with pytest.raises(DataFormatError, match=r"no passages\.jsonl"):
         load_jsonl(tmp_path)
     with pytest.raises(DataFormatError, match="expected a folder"):
         load_jsonl(jsonl_folder([PASSAGE]) / "passages.jsonl")
