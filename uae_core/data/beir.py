@@ -31,31 +31,34 @@ QRELS_COLUMNS = ("query-id", "corpus-id", "score")
 
 def read_qrels(path: Path) -> list[tuple[str, str, float]]:
     """(query id, corpus id, score) per line; errors name the file, the line and the column."""
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        cols = [c.strip() for c in line.rstrip("\r").split("\t")]
+        if len(cols) < 3:
+            raise DataFormatError(path, str(n), QRELS_COLUMNS[len(cols)],
+                                  f"expected 3 tab-separated columns ({', '.join(QRELS_COLUMNS)}), got {len(cols)}",
+                                  "line")
+        try:
+            score = float(cols[2])
+        except ValueError:
+            if n == 1:  # the header line, `query-id corpus-id score`
                 continue
-            cols = [c.strip() for c in line.rstrip("\r\n").split("\t")]
-            if len(cols) < 3:
-                raise DataFormatError(path, str(n), QRELS_COLUMNS[len(cols)],
-                                      f"expected 3 tab-separated columns ({', '.join(QRELS_COLUMNS)}), "
-                                      f"got {len(cols)}", "line")
-            try:
-                score = float(cols[2])
-            except ValueError:
-                if n == 1:  # the header line, `query-id corpus-id score`
-                    continue
-                raise DataFormatError(path, str(n), "score", f"expected a number, got {cols[2]!r}",
-                                      "line") from None
-            for name, value in zip(QRELS_COLUMNS, cols):
-                if not value:
-                    raise DataFormatError(path, str(n), name, "empty", "line")
-            rows.append((cols[0], cols[1], score))
+            raise DataFormatError(path, str(n), "score", f"expected a number, got {cols[2]!r}", "line") from None
+        for name, value in zip(QRELS_COLUMNS, cols):
+            if not value:
+                raise DataFormatError(path, str(n), name, "empty", "line")
+        rows.append((cols[0], cols[1], score))
     return rows
 
 
 def load_beir(path: str | Path, options: LoadOptions = LoadOptions()) -> Corpus:
+    """Passages from corpus.jsonl, questions from queries.jsonl, gold and splits from qrels/ (see above)."""
     folder = Path(path)
     for name in ("corpus.jsonl", "queries.jsonl"):
         if not (folder / name).is_file():
@@ -87,9 +90,8 @@ def load_beir(path: str | Path, options: LoadOptions = LoadOptions()) -> Corpus:
                 builder.report.skipped["qrels_not_relevant"] += 1
     beir_splits = "train" in present
 
-    query_records = list(read_jsonl(folder / "queries.jsonl"))
     known = set()
-    for rec in query_records:
+    for rec in read_jsonl(folder / "queries.jsonl"):
         qid = get_id(rec, "_id")
         known.add(qid)
         split = None
