@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 import threading
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +20,7 @@ PAPER = make_paper(["Some paragraph."], [make_qa("q", "What?", answer(free_form=
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def do_GET(self):
         _Handler.hits.append(self.path)
@@ -60,7 +61,7 @@ def test_archive_without_member_or_wrong_member_is_a_clear_error(server, tmp_pat
     url = f"{server}/qasper-train-dev-v0.3.tgz"
     with pytest.raises(ValueError, match="set `member`"):
         fetch_to_cache(url, tmp_path / "a.json")
-    with pytest.raises(ValueError, match="no member 'nope.json'"):
+    with pytest.raises(ValueError, match=r"no member 'nope\.json'"):
         fetch_to_cache(url, tmp_path / "a.json", member="nope.json")
     assert not (tmp_path / "a.json").exists()
 
@@ -82,7 +83,7 @@ domains:
     assert path == tmp_path / "cache" / "qasper-dev.json" and path.is_file()
     with pytest.raises(FileNotFoundError, match="official QASPER release"):
         domains["missing"].source_file()
-    with pytest.raises(RuntimeError, match="download of .* failed"):
+    with pytest.raises(RuntimeError, match=r"download of .* failed"):
         Domain("bad", tmp_path / "x.json", url=f"{server}/does-not-exist.json").source_file()
 
 

@@ -81,16 +81,21 @@ class LoadOptions:
     """How a domain file becomes passages and questions.
 
     Attributes:
-        dev_fraction: share of documents whose questions form the dev split (model selection, promotion).
+        dev_fraction: share of documents whose questions form the dev split (model selection, promotion);
+            a question without a document counts as its own.
         test_fraction: share of documents whose questions form the held-out test split (eval_report).
-        split_salt: salt of the document-id hash that assigns splits; change it for another random split.
+        split_salt: salt of the hash (of the document id, else the question id) that assigns splits; change it
+            for another random split. Splits a source gives itself (BEIR qrels, a `split` column) win.
         max_passage_chars: a longer passage is truncated to this many characters (and counted).
+        chunk_words: format `documents` only: the words a passage aims at when files are cut into
+            passages (short paragraphs are merged up to it, longer ones split at sentences near it).
     """
 
     dev_fraction: float = 0.1
     test_fraction: float = 0.2
     split_salt: str = "uae"
     max_passage_chars: int = 20_000
+    chunk_words: int = 120
 
 
 @dataclass(frozen=True)

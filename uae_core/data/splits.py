@@ -4,7 +4,7 @@ and adding documents never moves an existing question to another split."""
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from uae_core.data.schema import LoadOptions, Query, Split
 
