@@ -1,7 +1,8 @@
-"""Domains by configuration: `domains.yaml` (or the file named by UAE_DOMAINS) maps a name to a
-QASPER-layout file and a retrieval scope; a QASPER-layout `NAME.json` dropped into the watched folder
-(`watch:` in domains.yaml, default data/domains_inbox/) is domain NAME too. Dagster partitions the whole
-asset chain by these names (dynamic partitions, registered by the domain sensor or `uae materialize`)."""
+"""Domains by configuration: `domains.yaml` (or the file named by UAE_DOMAINS) maps a name to a source (a
+file or a folder), its format and a retrieval scope; a source dropped into the watched folder (`watch:` in
+domains.yaml, default data/domains_inbox/) as `NAME.json` or a folder `NAME/` is domain NAME too. Dagster
+partitions the whole asset chain by these names (dynamic partitions, registered by the domain sensor or
+`uae materialize`). Names become file paths and MLflow names, so they are checked here, before any work."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from uae_core.data import LOADERS, detect_format
 from uae_core.data.download import OFFICIAL_QASPER_HINT, fetch_to_cache
 from uae_core.data.qasper import read_qasper_json
 from uae_core.retrieval.ranking import normalize_scope
@@ -19,22 +21,39 @@ from uae_core.retrieval.ranking import normalize_scope
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+DOMAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+FORMATS = ("auto", *LOADERS)
+
+
+class DomainError(ValueError):
+    """A domain is misconfigured or unknown; the message names the file and the domain."""
+
+
+def check_name(name: object, where: str) -> str:
+    """A domain name must be a safe slug: it becomes folder names and MLflow experiment/model names."""
+    if not isinstance(name, str) or not DOMAIN_NAME.match(name):
+        raise DomainError(f"{where}: domain name {name!r} is not allowed: use letters, digits, '-' and '_' "
+                          "(up to 63 characters, starting with a letter or digit)")
+    return name
+
+
 @dataclass(frozen=True)
 class Domain:
     name: str
     path: Path
     scope: str = "corpus"
+    format: str = "auto"  # one of FORMATS; auto = detected from the source's layout
     url: str | None = None
     member: str | None = None
 
     def source_file(self) -> Path:
-        """The domain's file, downloaded and cached first if it is missing and a URL is configured."""
-        if self.path.is_file():
+        """The domain's source, downloaded and cached first if it is missing and a URL is configured."""
+        if self.path.exists():
             return self.path
         if self.url:
             return fetch_to_cache(self.url, self.path, self.member)
-        raise FileNotFoundError(f"domain {self.name!r}: source file {self.path} does not exist. "
-                                + OFFICIAL_QASPER_HINT)
+        hint = OFFICIAL_QASPER_HINT if self.format in ("auto", "qasper") else "fix `path` in the domains file"
+        raise FileNotFoundError(f"domain {self.name!r}: source {self.path} does not exist. {hint}")
 
 
 def domains_file() -> Path:
@@ -42,33 +61,46 @@ def domains_file() -> Path:
 
 
 def load_domains(path: Path | None = None) -> tuple[dict[str, Domain], str]:
-    """(name -> Domain, default domain name) from the config file alone."""
+    """(name -> Domain, default domain name) from the config file alone; every entry is checked."""
     path = path or domains_file()
     raw = _read(path)
     entries = raw.get("domains") or {}
     if not isinstance(entries, dict) or not entries:
-        raise ValueError(f"{path}: `domains` must map at least one name to {{path, scope}}")
+        raise DomainError(f"{path}: `domains` must map at least one name to {{path, scope}}")
     out = {}
     for name, spec in entries.items():
-        if not isinstance(spec, dict) or "path" not in spec:
-            raise ValueError(f"{path}: domain {name!r} needs a `path`")
+        where = f"{path}, domain {name!r}"
+        check_name(name, str(path))
+        if not isinstance(spec, dict) or not spec.get("path"):
+            raise DomainError(f"{where}: needs a `path` (a file or folder)")
+        unknown = set(spec) - {"path", "scope", "format", "url", "member"}
+        if unknown:
+            raise DomainError(f"{where}: unknown field(s) {sorted(unknown)}; known: path, scope, format, url, member")
         try:
             scope = normalize_scope(spec.get("scope", "corpus"))
         except ValueError as exc:
-            raise ValueError(f"{path}: domain {name!r}: {exc}") from None
-        file = Path(spec["path"])
-        out[name] = Domain(name, file if file.is_absolute() else (path.parent / file).resolve(),
-                           scope, spec.get("url"), spec.get("member"))
+            raise DomainError(f"{where}, field 'scope': {exc}") from None
+        fmt = spec.get("format", "auto")
+        if fmt not in FORMATS:
+            raise DomainError(f"{where}, field 'format': {fmt!r} is not one of {list(FORMATS)}")
+        file = Path(str(spec["path"]))
+        out[name] = Domain(name, file if file.is_absolute() else (path.parent / file).resolve(), scope, fmt,
+                           spec.get("url"), spec.get("member"))
     default = raw.get("default") or next(iter(out))
     if default not in out:
-        raise ValueError(f"{path}: default domain {default!r} is not among {sorted(out)}")
+        raise DomainError(f"{path}, field 'default': {default!r} is not among the domains {sorted(out)}")
     return out, default
 
 
 def _read(path: Path) -> dict:
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise DomainError(f"{path}: no such domains file (set UAE_DOMAINS or create it)") from None
+    except yaml.YAMLError as exc:
+        raise DomainError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping with `domains:`")
+        raise DomainError(f"{path}: expected a mapping with `domains:`, got {type(raw).__name__}")
     return raw
 
 
@@ -81,42 +113,79 @@ def watch_dir(path: Path | None = None) -> Path:
     return watch if watch.is_absolute() else (path.parent / watch).resolve()
 
 
-DOMAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def looks_like_qasper(path: Path) -> bool:
-    """Cheap check before registering a watched file: a JSON object whose first paper has full_text and qas."""
+def _watched(entry: Path) -> Domain:
+    """A watched folder entry as a domain, or a DomainError saying why it is not one."""
+    name = entry.stem if entry.is_file() else entry.name
+    check_name(name, f"watched {entry}")
+    if entry.is_file() and entry.suffix != ".json":
+        raise DomainError(f"watched {entry}: only NAME.json (QASPER layout) files or NAME/ folders are domains")
     try:
-        raw = read_qasper_json(path)
-    except (OSError, ValueError):
-        return False
-    first = next(iter(raw.values()), None)
-    return isinstance(first, dict) and "full_text" in first and "qas" in first
+        fmt = detect_format(entry)
+        if fmt == "qasper":
+            _check_qasper_shape(entry)
+    except (OSError, ValueError) as exc:
+        raise DomainError(f"watched {entry}: {exc}") from None
+    return Domain(name, entry.resolve(), "corpus", fmt)
+
+
+_SHAPE_CHECKED: dict[tuple[str, float, int], str | None] = {}
+
+
+def _check_qasper_shape(path: Path) -> None:
+    """A watched JSON file must look like QASPER (its first paper has full_text and qas); parsed once per
+    (path, mtime, size), since the sensor scans the folder every 30 seconds."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime, stat.st_size)
+    if key not in _SHAPE_CHECKED:
+        problem = None
+        try:
+            first = next(iter(read_qasper_json(path).values()), None)
+            if not (isinstance(first, dict) and "full_text" in first and "qas" in first):
+                problem = "not in the QASPER layout: its first paper has no `full_text` and `qas`"
+        except ValueError as exc:
+            problem = str(exc)
+        _SHAPE_CHECKED[key] = problem
+    if _SHAPE_CHECKED[key]:
+        raise ValueError(_SHAPE_CHECKED[key])
+
+
+def scan_watched(path: Path | None = None) -> tuple[dict[str, Domain], list[str]]:
+    """Domains in the watched folder, and why each other entry was skipped (the sensor logs it)."""
+    folder, found, skipped = watch_dir(path), {}, []
+    if folder.is_dir():
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith(".") or entry.name.endswith(".partial"):
+                continue
+            try:
+                domain = _watched(entry)
+            except DomainError as exc:
+                skipped.append(str(exc))
+                continue
+            if domain.name in found:
+                skipped.append(f"watched {entry}: domain {domain.name!r} is already {found[domain.name].path}")
+            else:
+                found[domain.name] = domain
+    return found, skipped
 
 
 def all_domains(path: Path | None = None) -> dict[str, Domain]:
-    """Configured domains plus QASPER-layout files in the watched folder (configured names win).
-    Reads every watched file: for the sensor's scan, not for looking up one domain (get_domain)."""
+    """Configured domains plus the watched folder's (configured names win)."""
     domains, _ = load_domains(path)
-    folder = watch_dir(path)
-    if folder.is_dir():
-        for file in sorted(folder.glob("*.json")):
-            if file.stem not in domains and DOMAIN_NAME.match(file.stem) and looks_like_qasper(file):
-                domains[file.stem] = Domain(file.stem, file.resolve(), "corpus")
-    return domains
+    watched, _ = scan_watched(path)
+    return {**watched, **domains}
 
 
 def get_domain(name: str) -> Domain:
-    """One domain, without reading the watched folder's other files (called by every asset step).
-    A watched file is taken as it is: the corpus asset validates it with errors naming file and field."""
+    """One domain, without reading the watched folder's other entries (called by every asset step)."""
     domains, _ = load_domains()
     if name in domains:
         return domains[name]
-    watched = watch_dir() / f"{name}.json"
-    if DOMAIN_NAME.match(name) and watched.is_file():
-        return Domain(name, watched.resolve(), "corpus")
-    raise KeyError(f"unknown domain {name!r}: not in {domains_file()} nor a file {watched}; "
-                   f"configured: {sorted(domains)}")
+    folder = watch_dir()
+    for entry in (folder / f"{name}.json", folder / name):
+        if entry.exists():
+            return _watched(entry)
+    raise DomainError(f"unknown domain {name!r}: not in {domains_file()} (domains: {', '.join(sorted(domains))}) "
+                      f"nor in the watched folder {folder}")
 
 
 def data_dir() -> Path:

@@ -26,6 +26,8 @@ def domain_sensor(context: SensorEvaluationContext, teacher: TeacherResource) ->
         requests.append(AddDynamicPartitionsRequest(domain_partitions.name, plan.add))
     if plan.remove:
         requests.append(DeleteDynamicPartitionsRequest(domain_partitions.name, plan.remove))
+    for reason in plan.skipped:
+        context.log.warning(f"skipped: {reason}")
     if plan.empty:
         return SensorResult(skip_reason="no domain, file or teacher changed")
     context.log.info(f"domains added {plan.add}, removed {plan.remove}, "

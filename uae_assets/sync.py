@@ -11,7 +11,7 @@ from dagster import AssetKey, AssetObservation, DagsterInstance
 
 from uae_assets.assets.common import domain_partitions
 from uae_assets.assets.sources import domain_file_version
-from uae_assets.domains import all_domains
+from uae_assets.domains import load_domains, scan_watched
 from uae_assets.resources import TeacherResource
 
 DATA_VERSION_TAG = "dagster/data_version"  # the tag Dagster reads an observation's data version from
@@ -22,6 +22,7 @@ class SyncPlan:
     add: list[str] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
     observations: list[AssetObservation] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # watched-folder entries that are not domains, and why
 
     @property
     def empty(self) -> bool:
@@ -38,10 +39,12 @@ def _latest_version(instance: DagsterInstance, key: str, partition: str | None) 
 def plan_sync(instance: DagsterInstance, teacher: TeacherResource, only: list[str] | None = None,
               remove_missing: bool = True) -> SyncPlan:
     """What to register, unregister and observe. `only` limits the domains looked at (the CLI's domain)."""
-    domains = all_domains()
+    configured, _ = load_domains()
+    watched, skipped = scan_watched()
+    domains = {**watched, **configured}
     registered = set(instance.get_dynamic_partitions(domain_partitions.name))
     names = [n for n in domains if only is None or n in only]
-    plan = SyncPlan(add=[n for n in names if n not in registered])
+    plan = SyncPlan(add=[n for n in names if n not in registered], skipped=skipped)
     if remove_missing and only is None:
         plan.remove = sorted(registered - set(domains))
     for name in names:

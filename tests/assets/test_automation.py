@@ -126,6 +126,7 @@ def test_watched_folder_registers_and_unregisters_domains(world):
     (inbox / "notes.json").write_text(json.dumps({"not": "qasper"}))
     plan = plan_sync(instance, TeacherResource(**teacher))
     assert plan.add == ["gamma"] and plan.remove == []
+    assert len(plan.skipped) == 1 and "notes.json" in plan.skipped[0] and "QASPER layout" in plan.skipped[0]
     apply_sync(instance, plan)
     assert "gamma" in instance.get_dynamic_partitions("domain")
     tick = evaluate_automation_conditions(defs, instance, cursor=tick.cursor)

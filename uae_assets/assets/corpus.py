@@ -15,7 +15,7 @@ from uae_core.data import LoadOptions, SourceFile, describe_source, load_corpus
 def raw_corpus(context: AssetExecutionContext) -> Output[SourceFile]:
     """The domain's source file; its data version is the content hash."""
     domain = domain_of(context)
-    source = describe_source(domain.source_file(), "qasper")
+    source = describe_source(domain.source_file(), domain.format)
     return Output(source, data_version=DataVersion(source.sha256[:16]),
                   metadata={"path": MetadataValue.path(source.path), "sha256": source.sha256,
                             "bytes": source.bytes, "format": source.format, "scope": domain.scope})

@@ -15,8 +15,8 @@ from uae_core.data import file_sha256
 
 
 def domain_file_version(domain: Domain) -> str | None:
-    """Content hash (16 hex) of the domain's file, None while it does not exist (e.g. not downloaded yet)."""
-    return file_sha256(domain.path)[:16] if domain.path.is_file() else None
+    """Content hash (16 hex) of the domain's source, None while it does not exist (e.g. not downloaded yet)."""
+    return file_sha256(domain.path)[:16] if domain.path.exists() else None
 
 
 @observable_source_asset(partitions_def=domain_partitions, group_name="sources",
