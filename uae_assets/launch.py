@@ -29,7 +29,8 @@ TERMINAL = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus
 def workspace(instance: DagsterInstance) -> Iterator[WorkspaceRequestContext]:
     """The code location(s) of workspace.yaml, served the way `dagster dev` serves them."""
     target = WorkspaceFileTarget(paths=[str(REPO_ROOT / "workspace.yaml")])
-    with WorkspaceProcessContext(instance, version="", read_only=False, workspace_load_target=target) as process:
+    with WorkspaceProcessContext(instance, version="", read_only=False, workspace_load_target=target,
+                                 code_server_log_level="WARNING") as process:
         yield process.create_request_context()
 
 
@@ -44,7 +45,9 @@ def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, 
                     assets: list[str] | None = None, on_message: Callable[[str], None] = print,
                     poll_seconds: float = 1.0) -> RunOutcome:
     """Create the run from the workspace's job (optionally a subset of its assets), launch it, print its
-    step and log events as they come, and return when it ends. Ctrl-C terminates the run."""
+    step and log events as they come, and return when it ends. Ctrl-C terminates the run. The run's own
+    console logger is set to WARNING unless the run config sets it: these lines replace its DEBUG stream."""
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}, **run_config}
     with workspace(instance) as context:
         location = context.get_code_location(context.code_location_names[0])
         repository = next(iter(location.get_repositories().values()))

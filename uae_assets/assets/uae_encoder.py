@@ -35,7 +35,8 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
                               {p.passage_id: p for p in passages})
     tracking = Tracking(mlflow_store.client(), domain.name, mlflow_store.artifacts(), tags={
         "data_version": raw_corpus.sha256[:16], "teacher_id": utility_labels.teacher_id,
-        "dagster_run_id": context.run_id, "base_model": student.model})
+        "dagster_run_id": context.run_id, "base_model": student.model},
+        dataset=(raw_corpus.path, raw_corpus.sha256))
     cache = storage.folder("cache", "embeddings")
     result = distill(examples, to_dataclass(config, TrainConfig), student.load(), tracking,
                      evaluate_dev=lambda model: dev_metrics(model, passages, queries, domain.scope, cache),

@@ -28,7 +28,7 @@ from uae_core.tracking.registry import (
     promote_if_better,
     register_version,
 )
-from uae_core.tracking.runs import experiment_id, experiment_name, git_commit
+from uae_core.tracking.runs import experiment_id, experiment_name, git_commit, log_dataset
 from uae_core.training.examples import TrainExample, training_key
 from uae_core.training.trainer import TrainConfig, TrainResult, train_student
 
@@ -39,7 +39,8 @@ CODE_VERSION = "1"  # bump when training or registration changes what a training
 class Tracking:
     """Where a training is recorded: the client, the domain (experiment `uae-<domain>` and registered
     model `uae-encoder-<domain>`), the artifact root, extra run tags; `register=False` logs the run only
-    (benchmark sweeps), `experiment` overrides the experiment name, `parent_run_id` nests the run."""
+    (benchmark sweeps), `experiment` overrides the experiment name, `parent_run_id` nests the run,
+    `dataset` is the domain's source and data version, logged as the run's dataset input."""
 
     client: MlflowClient
     domain: str
@@ -48,6 +49,7 @@ class Tracking:
     register: bool = True
     experiment: str | None = None
     parent_run_id: str | None = None
+    dataset: tuple[str, str] | None = None  # (source path, data version): the run's dataset input
 
 
 @dataclass
@@ -83,6 +85,8 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
     with mlflow.start_run(experiment_id=exp, run_name=f"{tracking.domain}-{config.objective}", tags=tags) as run:
         mlflow.log_params({**asdict(config), "train_queries": len(examples),
                            "candidates_k": max((len(ex.passage_ids) for ex in examples), default=0)})
+        if tracking.dataset is not None:
+            log_dataset(tracking.domain, *tracking.dataset)
 
         def log_step(step: int, values: dict) -> None:
             mlflow.log_metrics({"train_loss": values["loss"], "lr": values["lr"]}, step=step)
@@ -96,8 +100,8 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
         mlflow.log_metrics({f"dev_{k.replace('@', '_at_')}": v for k, v in dev.items()})
         out = DistillResult(run.info.run_id, key, None, base_model, result, dev_metrics=dev)
         if tracking.register:
-            log_student(base_model)
-            version = register_version(tracking.client, tracking.domain, run.info.run_id, tags=tags)
+            version = register_version(tracking.client, tracking.domain, log_student(base_model), run.info.run_id,
+                                       tags=tags)
             out.decision = promote_if_better(tracking.client, tracking.domain, version, promotion_metric,
                                              dev.get(promotion_metric, 0.0))
             mlflow.set_tags({"promotion": out.decision.describe(), "promoted": str(out.decision.promoted),

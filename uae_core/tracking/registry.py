@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,20 +31,38 @@ def model_name(domain: str) -> str:
     return f"uae-encoder-{domain}"
 
 
-def log_student(model, artifact_path: str = "model") -> None:
-    """Save the sentence-transformers model (safetensors) into the active run's artifacts."""
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp, safe_serialization=True)
-        mlflow.log_artifacts(tmp, artifact_path=artifact_path)
+INPUT_EXAMPLE = ["Which datasets do the experiments use?", "What baseline do they compare to?"]
 
 
-def register_version(client: MlflowClient, domain: str, run_id: str, artifact_path: str = "model",
+def pinned_requirements() -> list[str]:
+    """The packages a loaded model needs, pinned to this environment's versions. Passed explicitly: MLflow
+    would record torch without its +cpu local version, and `pip install torch==X` then pulls a CUDA build."""
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p).split('+')[0]}" for p in ("torch", "transformers", "sentence-transformers")]
+
+
+def log_student(model) -> str:
+    """Log the student with MLflow's sentence-transformers flavor into the active run: safetensors, a
+    signature (strings in, embeddings out), an input example and pinned requirements, so that
+    `mlflow.pyfunc.load_model` and `mlflow models serve` work. Returns the logged model's URI."""
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(INPUT_EXAMPLE, model.encode(INPUT_EXAMPLE, normalize_embeddings=True))
+    info = mlflow.sentence_transformers.log_model(model, name="model", signature=signature,
+                                                  input_example=INPUT_EXAMPLE, pip_requirements=pinned_requirements())
+    return info.model_uri
+
+
+def register_version(client: MlflowClient, domain: str, logged_model_uri: str, run_id: str,
                      tags: dict[str, str] | None = None) -> str:
+    """A new version of `uae-encoder-<domain>` from a logged model (log_student)."""
     name = model_name(domain)
     with contextlib.suppress(MlflowException):  # already registered
-        client.create_registered_model(name, description=f"UAE student encoder for domain {domain}")
-    source = f"{mlflow.get_run(run_id).info.artifact_uri}/{artifact_path}"
-    mv = client.create_model_version(name, source=source, run_id=run_id, tags=tags or {})
+        client.create_registered_model(name, description=f"UAE student encoder for domain {domain}: "
+                                       "a sentence-transformers model (question or passage in, embedding out)")
+    mv = client.create_model_version(name, source=logged_model_uri, run_id=run_id, tags=tags or {},
+                                     model_id=logged_model_uri.removeprefix("models:/"))
     return str(mv.version)
 
 
@@ -98,8 +115,10 @@ def promote_if_better(client: MlflowClient, domain: str, version: str, metric: s
 
 
 def download_version(version_uri: str, dst: str | Path) -> Path:
-    """`models:/name/3` or `models:/name@champion` -> local directory with the student."""
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=version_uri, dst_path=str(dst)))
+    """`models:/name/3` or `models:/name@champion` -> a local sentence-transformers folder."""
+    root = Path(mlflow.artifacts.download_artifacts(artifact_uri=version_uri, dst_path=str(dst)))
+    inner = root / "model.sentence_transformer"  # the flavor's layout; older versions held the folder itself
+    return inner if inner.is_dir() else root
 
 
 def local_copy(model_uri: str, cache_dir: str | Path) -> Path:
@@ -108,6 +127,16 @@ def local_copy(model_uri: str, cache_dir: str | Path) -> Path:
     if not (target / "modules.json").is_file():
         partial = target.parent / (target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
         partial.parent.mkdir(parents=True, exist_ok=True)
-        download_version(model_uri, partial).rename(target)
+        shutil.move(str(download_version(model_uri, partial)), str(target))
+        shutil.rmtree(partial, ignore_errors=True)
     return target
+
+
+def champion_uri(client: MlflowClient, domain: str) -> str | None:
+    """`models:/uae-encoder-<domain>/<N>` of the current champion, None when there is none."""
+    try:
+        return f"models:/{model_name(domain)}/{client.get_model_version_by_alias(model_name(domain), CHAMPION).version}"
+    except MlflowException:
+        return None

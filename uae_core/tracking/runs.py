@@ -22,16 +22,31 @@ def experiment_name(domain: str) -> str:
     return f"uae-{domain}"
 
 
+# MLflow 3's UI opens an experiment in its model-training view (runs, metrics, models) with this kind;
+# without it, it guesses and can open the GenAI view (traces).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def experiment_id(name: str, artifact_root: str | None) -> str:
     """The experiment's id, created (with its artifacts under `artifact_root`) if it does not exist."""
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
+        if exp.tags.get("mlflow.experimentKind") is None:
+            mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
         return exp.experiment_id
     location = None
     if artifact_root is not None:
         Path(artifact_root).mkdir(parents=True, exist_ok=True)
         location = Path(artifact_root).resolve().joinpath(name).as_uri()
-    return mlflow.create_experiment(name, artifact_location=location)
+    return mlflow.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+
+
+def log_dataset(name: str, source: str, digest: str, context: str = "training") -> None:
+    """The domain's source as the active run's dataset input (name, where it is, its data version)."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    mlflow.log_input(MetaDataset(resolve_dataset_source(source), name=name, digest=digest[:16]), context=context)
 
 
 def git_commit() -> str:
@@ -75,13 +90,27 @@ def runs_table_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n\n* = current champion"
 
 
-def log_report(run_id: str, report: dict, split: str, paths: tuple[Path, Path]) -> None:
-    """An evaluation report's metrics (`<split>_<system>_<metric>`) and files, into the training's run."""
+def log_report(run_id: str, report: dict, split: str, paths: tuple[Path, Path]) -> bool:
+    """An evaluation report into the training's run: metrics `<split>_<system>_<metric>`, the report files,
+    a side-by-side table and a gains figure. A report already logged there with the same numbers (a re-run
+    with a reused model) is not logged again, so the run is not reopened. Returns whether it logged."""
+    metrics = {f"{split}_{system}_{m.replace('@', '_at_')}": values[m]
+               for system, values in report["systems"].items() for m in report["metrics"]}
+    client = mlflow.MlflowClient()
+    logged = client.get_run(run_id).data.metrics
+    if metrics and all(k in logged and abs(logged[k] - v) < 1e-9 for k, v in metrics.items()):
+        return False
+    from uae_core.evaluation.figures import gains_figure, metrics_table
+
     with mlflow.start_run(run_id=run_id):
-        for system, values in report["systems"].items():
-            mlflow.log_metrics({f"{split}_{system}_{m.replace('@', '_at_')}": values[m] for m in report["metrics"]})
+        mlflow.log_metrics(metrics)
         for path in paths:
             mlflow.log_artifact(str(path), artifact_path="eval")
+        mlflow.log_table(metrics_table(report), artifact_file=f"eval/{split}_metrics_table.json")
+        figure = gains_figure(report, f"{split} split: gain over the base encoder")
+        if figure is not None:
+            mlflow.log_figure(figure, f"eval/{split}_gains.png")
+    return True
 
 
 def log_params(run_id: str, params: dict) -> None:
