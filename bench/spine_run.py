@@ -53,7 +53,7 @@ def main() -> None:
     gains = report.get("relative_gain_vs_base", {})
     if gains:
         lines += ["", "Relative to the base encoder: " + "; ".join(
-            f"{name} Recall@1 {g['recall@1']:+.1%}, MAP {g['map']:+.1%}" for name, g in gains.items()) + "."]
+            f"{name} Recall@1 {g['success@1']:+.1%}, MAP {g['map']:+.1%}" for name, g in gains.items()) + "."]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print(args.out.read_text())

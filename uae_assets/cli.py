@@ -1,7 +1,14 @@
-"""`uae materialize`: run the whole asset chain for one domain on the local Dagster instance.
+"""`uae`: run the asset chain for a domain, compare its runs, evaluate any encoder, and use the retriever.
 
-The same run as the UI's "Materialize all" for a partition; it records into DAGSTER_HOME (default:
-dagster_home/ in the repo), so `dagster dev` shows it afterwards.
+    uae materialize [--domain D] [--config FILE] [--select a,b]   the UI's "Materialize all", from a shell
+    uae runs [--domain D]                                           a domain's training runs side by side
+    uae evaluate --model M --data PATH                              any encoder on any data, same report
+    uae search "question" [--domain D] [--k 5] [--system hybrid]    the champion's retriever
+    uae serve [--domain D] [--port 8000]                            the same over HTTP
+    uae export DIR [--domain D]                                     the champion as a sentence-transformers folder
+
+Runs record into DAGSTER_HOME (default: dagster_home/ in the repo), so `dagster dev` shows them. Every
+command exits non-zero with a one-line error (file, record, field) on bad input; --debug shows the trace.
 """
 
 from __future__ import annotations
@@ -14,7 +21,11 @@ from pathlib import Path
 
 import yaml
 
-from uae_assets.domains import REPO_ROOT, data_dir, load_domains
+from uae_assets.domains import REPO_ROOT, DomainError, data_dir, load_domains
+
+
+class UsageError(Exception):
+    """A mistake in the command's arguments, said in one line."""
 
 
 def _instance():
@@ -25,11 +36,37 @@ def _instance():
     return DagsterInstance.get()
 
 
+def _domain(name: str | None) -> str:
+    """The named domain (configured or watched), or the default one; unknown names list the known ones."""
+    from uae_assets.domains import get_domain
+
+    return get_domain(name or load_domains()[1]).name
+
+
+def _run_config(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such run config file") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: a run config is a mapping with `ops:` and/or `resources:`, "
+                         f"got a {type(raw).__name__}")
+    return raw
+
+
 def materialize(domain: str, run_config: dict, select: list[str] | None = None) -> int:
     from uae_assets.launch import launch_and_wait
     from uae_assets.resources import TeacherResource
+    from uae_assets.run_config import check_run_config
     from uae_assets.sync import apply_sync, plan_sync
 
+    check_run_config(run_config)
     instance = _instance()
     teacher = TeacherResource(**((run_config.get("resources") or {}).get("teacher") or {}).get("config", {}))
     # Register the domain and record the versions of its file and of the teacher, as the sensor would,
@@ -39,69 +76,42 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
                               {"dagster/partition": domain, "uae/trigger": "uae materialize"}, select)
     where = f"dagster run {outcome.run_id} in {os.environ['DAGSTER_HOME']} (see it with `dagster dev`)"
     if outcome.status.value != "SUCCESS":
+        print(f"{where}: {outcome.status.value}", file=sys.stderr)
         for failure in outcome.failures or [f"run ended {outcome.status.value}"]:
             print(f"error: {failure}", file=sys.stderr)
-        print(f"{where}: {outcome.status.value}", file=sys.stderr)
         return 1
     if select and "eval_report" not in select:
         print(f"materialized {', '.join(select)} for {domain}; {where}")
         return 0
     report_dir = data_dir() / "reports" / domain
     report = json.loads((report_dir / "eval_report.json").read_text())
-    print(json.dumps({s: {m: round(v, 4) for m, v in vals.items()} for s, vals in report["systems"].items()},
-                     indent=1))
-    print(f"\nreport: {report_dir / 'eval_report.md'}\n        {report_dir / 'eval_report.json'}")
+    from uae_core.evaluation.report import to_markdown
+
+    print(to_markdown(report, f"{domain}: {report['split']} split"))
+    print(f"report: {report_dir / 'eval_report.md'}\n        {report_dir / 'eval_report.json'}")
     print(f"{where}; model {report['model_uri']}")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    domains, default = load_domains()
-    parser = argparse.ArgumentParser(prog="uae", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    m = sub.add_parser("materialize", help="materialize every asset for one domain")
-    m.add_argument("--domain", default=default, help=f"one of {sorted(domains)}, or NAME for a watched file NAME.json")
-    m.add_argument("--config", type=Path, help="Dagster run config YAML (ops: {asset: {config: {...}}})")
-    m.add_argument("--select", help="comma-separated assets to materialize (default: the whole chain)")
-    r = sub.add_parser("runs", help="compare a domain's training runs in MLflow, side by side")
-    r.add_argument("--domain", default=default)
-    r.add_argument("--limit", type=int, default=20)
-    e = sub.add_parser("evaluate", help="evaluate any encoder on any QASPER-layout file, without retraining")
-    e.add_argument("--model", required=True,
-                   help="models:/uae-encoder-D/3, models:/uae-encoder-D@champion, a directory, a HF id, or 'base'")
-    e.add_argument("--data", required=True, type=Path, help="a QASPER-layout JSON file")
-    e.add_argument("--scope", choices=["document", "paper", "corpus"], default="corpus")
-    e.add_argument("--split", default="test", help="train | dev | test | all")
-    e.add_argument("--out", type=Path, help="report folder (default data/reports/evaluate/<file stem>)")
-    e.add_argument("--max-queries", type=int, default=0, help="a fixed subset of this many questions (0 = all)")
-    e.add_argument("--llm-rerank-depth", type=int, default=0,
-                   help="add LLM re-ranking (UPR) of the base top-n by the teacher (~10 s/question on 2 CPU cores)")
-    e.add_argument("--answer-top-k", type=int, nargs="*", default=[],
-                   help="Token F1 of the teacher's answers from each system's top k, e.g. 1 3")
-    args = parser.parse_args(argv)
-    if args.command == "evaluate":
-        from uae_core.evaluation.compare import EvalConfig
-
-        config = EvalConfig(args.split, args.scope, args.max_queries, args.llm_rerank_depth, args.answer_top_k)
-        return evaluate(args.model, args.data, args.out, config)
-    if args.command == "runs":
-        return print_runs(args.domain, args.limit)
-    run_config = yaml.safe_load(args.config.read_text()) if args.config else {}
-    return materialize(args.domain, run_config or {}, args.select.split(",") if args.select else None)
-
-
-def evaluate(model: str, data: Path, out: Path | None, config) -> int:
+def evaluate(args) -> int:
     from uae_assets.resources import MLflowResource
-    from uae_core.evaluation.compare import evaluate_encoder
+    from uae_core.evaluation.compare import EvalConfig, evaluate_encoder
 
-    if model.startswith("models:/"):
+    config = EvalConfig(args.split, args.scope, args.max_queries, args.llm_rerank_depth, args.answer_top_k)
+    if not args.data.exists():
+        raise UsageError(f"--data {args.data}: no such file or folder")
+    if args.model.startswith("models:/"):
         MLflowResource().client()  # the embedded tracking store and registry
-    out = out or data_dir() / "reports" / "evaluate" / data.stem
-    report = evaluate_encoder(model, data, out, config, cache_dir=data_dir() / "cache" / "embeddings",
-                              model_cache=data_dir() / "models")
-    print(json.dumps({s: {m: round(v, 4) for m, v in vals.items()} for s, vals in report["systems"].items()},
-                     indent=1))
-    print(f"\nreport: {out / 'eval_report.md'}\n        {out / 'eval_report.json'}")
+    elif args.model != "base" and not Path(args.model).exists() and "/" not in args.model:
+        raise UsageError(f"--model {args.model}: not a models:/ URI, a directory, a Hugging Face id or 'base'")
+    out = args.out or data_dir() / "reports" / "evaluate" / args.data.stem
+    report = evaluate_encoder(args.model, args.data, out, config, data_format=args.format,
+                              cache_dir=data_dir() / "cache" / "embeddings", model_cache=data_dir() / "models",
+                              trec_dir=out / "runs" if args.trec else None)
+    from uae_core.evaluation.report import to_markdown
+
+    print(to_markdown(report, f"{args.model} on {args.data.name}"))
+    print(f"report: {out / 'eval_report.md'}\n        {out / 'eval_report.json'}")
     return 0
 
 
@@ -111,10 +121,151 @@ def print_runs(domain: str, limit: int) -> int:
 
     rows = compare_runs(MLflowResource().client(), domain, limit)
     if not rows:
-        print(f"no runs for domain {domain!r} in MLflow", file=sys.stderr)
-        return 1
+        raise UsageError(f"no training runs for domain {domain!r} in MLflow yet: run `uae materialize --domain "
+                         f"{domain}` first")
     print(runs_table_markdown(rows))
     return 0
+
+
+def _retriever(domain: str, version: str | None):
+    """The champion's (or a given version's) retriever, as the faiss_index asset saved it."""
+    from uae_assets.resources import MLflowResource
+    from uae_core.retrieval.encoder import load_student
+    from uae_core.retrieval.retriever import Retriever
+    from uae_core.tracking.registry import champion_uri, local_copy, model_name
+
+    client = MLflowResource().client()
+    uri = f"models:/{model_name(domain)}/{version}" if version else champion_uri(client, domain)
+    if uri is None:
+        raise UsageError(f"domain {domain!r} has no champion model yet: run `uae materialize --domain {domain}`")
+    folder = data_dir() / "indexes" / domain / f"v{uri.rsplit('/', 1)[1]}"
+    if not (folder / "retriever.json").is_file():
+        raise UsageError(f"{folder}: no retriever for {uri}; materialize its index with `uae materialize --domain "
+                         f"{domain}` (or pass --version of a version that has one)")
+    encoder = load_student(str(local_copy(uri, data_dir() / "models" / "registry")))
+    return Retriever(folder, encoder)
+
+
+def search(args) -> int:
+    retriever = _retriever(args.domain, args.version)
+    hits = retriever.search(args.question, args.k, args.system, args.doc_id)
+    if args.json:
+        print(json.dumps({"model_uri": retriever.meta["model_uri"], "system": args.system,
+                          "hits": retriever.as_dicts(hits)}, indent=1))
+        return 0
+    print(f"{retriever.meta['model_uri']}, system {args.system}:")
+    for hit in hits:
+        text = hit.text if len(hit.text) <= 300 else hit.text[:297] + "..."
+        print(f"\n{hit.rank}. {hit.passage_id}  [{hit.section}]\n   {text}")
+    return 0
+
+
+def serve(args) -> int:
+    import uvicorn
+
+    from uae_core.retrieval.server import create_app
+
+    uvicorn.run(create_app(_retriever(args.domain, args.version)), host=args.host, port=args.port,
+                log_level="warning")
+    return 0
+
+
+def export(args) -> int:
+    import shutil
+
+    from uae_assets.resources import MLflowResource
+    from uae_core.tracking.registry import champion_uri, local_copy, model_name
+
+    client = MLflowResource().client()
+    uri = f"models:/{model_name(args.domain)}/{args.version}" if args.version else champion_uri(client, args.domain)
+    if uri is None:
+        raise UsageError(f"domain {args.domain!r} has no champion model yet: run `uae materialize`")
+    if args.dir.exists() and any(args.dir.iterdir()):
+        raise UsageError(f"{args.dir}: exists and is not empty; choose a new folder")
+    shutil.copytree(local_copy(uri, data_dir() / "models" / "registry"), args.dir, dirs_exist_ok=True)
+    print(f"{uri} -> {args.dir} (load it with SentenceTransformer({str(args.dir)!r}))")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="uae", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True)
+    domain_help = "a domain of domains.yaml or of the watched folder (default: the file's `default`)"
+    m = sub.add_parser("materialize", help="materialize every asset for one domain")
+    m.add_argument("--domain", help=domain_help)
+    m.add_argument("--config", type=Path, help="Dagster run config YAML (ops: {asset: {config: {...}}})")
+    m.add_argument("--select", help="comma-separated assets to materialize (default: the whole chain)")
+    r = sub.add_parser("runs", help="compare a domain's training runs in MLflow, side by side")
+    r.add_argument("--domain", help=domain_help)
+    r.add_argument("--limit", type=int, default=20)
+    e = sub.add_parser("evaluate", help="evaluate any encoder on any data, without retraining")
+    e.add_argument("--model", required=True,
+                   help="models:/uae-encoder-D/3, models:/uae-encoder-D@champion, a directory, a HF id, or 'base'")
+    e.add_argument("--data", required=True, type=Path, help="a domain source: file or folder")
+    e.add_argument("--format", default="auto", help="qasper, beir, jsonl, parquet, documents or auto")
+    e.add_argument("--scope", choices=["document", "paper", "corpus"], default="corpus")
+    e.add_argument("--split", default="test", choices=["train", "dev", "test", "all"])
+    e.add_argument("--out", type=Path, help="report folder (default data/reports/evaluate/<file stem>)")
+    e.add_argument("--max-queries", type=int, default=0, help="a fixed subset of this many questions (0 = all)")
+    e.add_argument("--llm-rerank-depth", type=int, default=0,
+                   help="add LLM re-ranking (UPR) of the base top-n by the teacher (~10 s/question on 2 CPU cores)")
+    e.add_argument("--answer-top-k", type=int, nargs="*", default=[],
+                   help="Token F1 of the teacher's answers from each system's top k, e.g. 1 3")
+    e.add_argument("--trec", action="store_true", help="also write each system's ranking as a TREC run file")
+    for name, text in (("search", "search the champion's retriever"), ("serve", "serve it over HTTP")):
+        s = sub.add_parser(name, help=text)
+        if name == "search":
+            s.add_argument("question")
+            s.add_argument("--k", type=int, default=5)
+            s.add_argument("--system", choices=["hybrid", "uae", "bm25"], default="hybrid")
+            s.add_argument("--doc-id", help="search within this document only")
+            s.add_argument("--json", action="store_true", help="print JSON")
+        else:
+            s.add_argument("--host", default="127.0.0.1")
+            s.add_argument("--port", type=int, default=8000)
+        s.add_argument("--domain", help=domain_help)
+        s.add_argument("--version", help="a registered version instead of the champion")
+    x = sub.add_parser("export", help="write the champion as a plain sentence-transformers folder")
+    x.add_argument("dir", type=Path)
+    x.add_argument("--domain", help=domain_help)
+    x.add_argument("--version", help="a registered version instead of the champion")
+    return parser
+
+
+def run(args) -> int:
+    if args.command == "evaluate":
+        return evaluate(args)
+    args.domain = _domain(args.domain)
+    if args.command == "runs":
+        return print_runs(args.domain, args.limit)
+    if args.command == "search":
+        return search(args)
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "export":
+        return export(args)
+    return materialize(args.domain, _run_config(args.config), args.select.split(",") if args.select else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the user; --debug for the trace
+        if args.debug:
+            raise
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, (UsageError, DomainError, ValueError, FileNotFoundError)) else 1
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    known = (UsageError, DomainError, ValueError, FileNotFoundError, KeyError)
+    return text if isinstance(exc, known) else f"{type(exc).__name__}: {text}"
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def test_evaluate_reports_token_f1_and_llm_reranking_side_by_side(upr, tiny_teac
     report = evaluate({"base": fixed, "llm_rerank": rerank_system(fixed, upr, PASSAGES, depth=4)}, PASSAGES,
                       [QUERY], "corpus", answers=answers)
     assert report["metrics"][-2:] == ["f1@1", "f1@3"]
-    assert report["systems"]["base"]["recall@1"] == 0.0  # the fixed ranking puts gold second
+    assert report["systems"]["base"]["success@1"] == 0.0  # the fixed ranking puts gold second
     for system in ("base", "llm_rerank"):
         assert 0.0 <= report["systems"][system]["f1@3"] <= 1.0
     assert {k.split("|")[1] for k in answers.cache} >= {"A::0::1", "A::0::1,A::0::0,A::0::2"}

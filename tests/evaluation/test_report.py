@@ -22,10 +22,10 @@ def reverse(queries, allowed):  # ranks the gold passage last
 def test_report_has_every_system_on_the_same_queries(tmp_path):
     report = evaluate({"base": reverse, "uae": oracle}, PASSAGES, QUERIES + [NO_GOLD], "corpus")
     assert report["n_queries"] == 6  # the question without gold evidence is not scored
-    assert report["systems"]["uae"]["recall@1"] == 1.0 and report["systems"]["base"]["recall@1"] == 0.0
+    assert report["systems"]["uae"]["success@1"] == 1.0 and report["systems"]["base"]["success@1"] == 0.0
     assert report["systems"]["base"]["map"] == pytest.approx(1 / 6)
     assert report["relative_gain_vs_base"]["uae"]["map"] == pytest.approx(5.0)
-    assert report["relative_gain_vs_base"]["uae"]["recall@1"] is None  # base scores 0: no ratio
+    assert report["relative_gain_vs_base"]["uae"]["success@1"] is None  # base scores 0: no ratio
     assert report["gain_ci95_vs_base"]["uae"]["map"] == pytest.approx([5.0, 5.0])
     json_path, md_path = write_report(report, tmp_path, "t")
     md = md_path.read_text()
@@ -49,7 +49,8 @@ def test_evaluate_encoder_job_reports_any_encoder_on_any_file(tmp_path, monkeypa
             "ops": {"evaluate_encoder_op": {"config": {"model": str(tiny_student_dir), "data": str(data),
                                                      "split": "all", "scope": "paper"}}}})
     report = result.output_for_node("evaluate_encoder_op")
-    assert set(report["systems"]) == {"bm25", "base", "model"} and report["n_queries"] == 24
+    assert set(report["systems"]) == {"bm25", "base", "model", "hybrid", "hybrid_base"}
+    assert report["n_queries"] == 24
     assert report["scope"] == "paper" and report["model"] == str(tiny_student_dir)
     saved = json.loads((tmp_path / "data" / "reports" / "evaluate" / "mine" / "eval_report.json").read_text())
     assert saved["systems"]["model"] == pytest.approx(report["systems"]["model"])

@@ -109,7 +109,7 @@ def test_index_and_report_cover_every_passage_and_system(first_run):
     assert index.ntotal == report["n_passages"] and index.d == 384
     assert set(report["systems"]) == {"bm25", "base", "uae"}
     for metrics in report["systems"].values():
-        assert all(0.0 <= metrics[m] <= 1.0 for m in ("recall@1", "recall@5", "map", "mrr@10", "ndcg@10"))
+        assert all(0.0 <= metrics[m] <= 1.0 for m in ("success@1", "success@5", "map", "mrr@10", "ndcg@10"))
         assert metrics["latency_ms_p50"] > 0
     assert report["n_queries"] > 0 and report["split"] == "test"
     assert (root / "data" / "reports" / "slice" / "eval_report.md").read_text().startswith("# UAE evaluation")
@@ -143,7 +143,7 @@ def test_evaluate_command_reproduces_eval_report_for_the_registered_version(firs
     evaluated = json.loads((out / "eval_report.json").read_text())
     pipeline = json.loads((root / "data" / "reports" / "slice" / "eval_report.json").read_text())
     assert evaluated["n_queries"] == pipeline["n_queries"]
-    for metric in ("recall@1", "recall@5", "map", "mrr@10", "ndcg@10"):
+    for metric in ("success@1", "success@5", "map", "mrr@10", "ndcg@10"):
         assert evaluated["systems"]["model"][metric] == pytest.approx(pipeline["systems"]["uae"][metric], abs=1e-6)
         assert evaluated["systems"]["bm25"][metric] == pytest.approx(pipeline["systems"]["bm25"][metric], abs=1e-6)
 
@@ -173,6 +173,6 @@ def test_evaluate_command_adds_llm_reranking_and_token_f1_with_the_real_teacher(
     assert report["n_queries"] == 3 and set(report["systems"]) == {"bm25", "base", "llm_rerank"}
     assert report["metrics"][-1] == "f1@1"
     upr, base = report["systems"]["llm_rerank"], report["systems"]["base"]
-    assert upr["recall@5"] == base["recall@5"]  # re-ranking the top 5 keeps the same 5 passages
+    assert upr["success@5"] == base["success@5"]  # re-ranking the top 5 keeps the same 5 passages
     assert all(0.0 <= s["f1@1"] <= 1.0 for s in report["systems"].values())
     assert upr["latency_ms_p50"] > 10 * base["latency_ms_p50"]  # the teacher reads 5 passages per question

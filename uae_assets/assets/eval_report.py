@@ -51,4 +51,4 @@ def eval_report(context: AssetExecutionContext, config: EvalReportConfig, uae_en
         "metrics": MetadataValue.md(to_markdown(report, f"{domain.name}: {cfg.split}")),
         "queries": report["n_queries"], "seconds": report["seconds"],
         **{f"{system}_{m}": round(report["systems"][system][m], 4)
-           for system in ("uae", "hybrid", "base", "bm25") for m in ("recall@1", "map")}})
+           for system in ("uae", "hybrid", "base", "bm25") for m in ("success@1", "map")}})

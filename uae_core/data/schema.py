@@ -97,6 +97,17 @@ class LoadOptions:
     max_passage_chars: int = 20_000
     chunk_words: int = 120
 
+    def __post_init__(self) -> None:
+        from uae_core.checks import require
+
+        me = "LoadOptions"
+        require(0 <= self.dev_fraction < 1, me, "dev_fraction", f"must be in [0, 1), got {self.dev_fraction}")
+        require(0 <= self.test_fraction < 1, me, "test_fraction", f"must be in [0, 1), got {self.test_fraction}")
+        require(self.dev_fraction + self.test_fraction < 1, me, "test_fraction",
+                "dev_fraction + test_fraction must leave some documents for training")
+        require(self.max_passage_chars >= 1, me, "max_passage_chars", f"must be >= 1, got {self.max_passage_chars}")
+        require(self.chunk_words >= 10, me, "chunk_words", f"must be at least 10, got {self.chunk_words}")
+
 
 @dataclass(frozen=True)
 class SourceFile:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from uae_core.checks import require, require_choice
 from uae_core.data import LoadOptions, Passage, Query, fixed_subset, load_corpus
 from uae_core.evaluation.metrics import per_query_table
 from uae_core.evaluation.reader import Reader
@@ -45,6 +46,15 @@ class EvalConfig:
     llm_rerank_depth: int = 0
     answer_top_k: list[int] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        me = "EvalConfig"
+        require_choice(self.split, ("train", "dev", "test", "all"), me, "split")
+        require(self.scope in ("", "document", "paper", "corpus"), me, "scope",
+                f"{self.scope!r} is not one of '', 'document', 'corpus'")
+        require(self.max_queries >= 0, me, "max_queries", f"must be >= 0 (0 = all), got {self.max_queries}")
+        require(self.llm_rerank_depth >= 0, me, "llm_rerank_depth", f"must be >= 0, got {self.llm_rerank_depth}")
+        require(all(k >= 1 for k in self.answer_top_k), me, "answer_top_k", f"each k must be >= 1: {self.answer_top_k}")
+
 
 def held_out(queries: Sequence[Query], config: EvalConfig) -> list[Query]:
     """The evaluated questions: the split's questions with gold evidence, a fixed subset if asked."""
@@ -60,7 +70,7 @@ def held_out(queries: Sequence[Query], config: EvalConfig) -> list[Query]:
 def compare(passages: Sequence[Passage], queries: Sequence[Query], scope: str, base, encoders: dict,
             cache_dir: str | Path, config: EvalConfig = EvalConfig(), teacher: Teacher | None = None,
             indexes: dict | None = None, fusions: dict[str, Fusion | None] | None = None,
-            tune_on: Sequence[Query] = ()) -> dict:
+            tune_on: Sequence[Query] = (), trec_dir: str | Path | None = None) -> dict:
     """Report for `bm25`, `base` (the base student), each of `encoders` (name -> student) and, for each
     name in `fusions` ("base" or an encoder's), its hybrid with BM25 (`hybrid_<name>`; the first trained
     encoder's is plain `hybrid`) on `queries`. A fusion given as None is chosen on the dev questions of
@@ -80,7 +90,7 @@ def compare(passages: Sequence[Passage], queries: Sequence[Query], scope: str, b
     if config.llm_rerank_depth > 0:
         systems["llm_rerank"] = rerank_system(systems["base"], _need(teacher), passages, config.llm_rerank_depth)
     answers = AnswerEval(Reader(_need(teacher)), config.answer_top_k) if config.answer_top_k else None
-    return evaluate(systems, passages, queries, scope, baseline="base", answers=answers)
+    return evaluate(systems, passages, queries, scope, baseline="base", answers=answers, trec_dir=trec_dir)
 
 
 def _need(teacher: Teacher | None) -> Teacher:
@@ -102,7 +112,7 @@ def evaluate_encoder(model: str, data: str | Path, out_dir: str | Path, config: 
                      data_format: str = "qasper", base_model: str = DEFAULT_STUDENT,
                      cache_dir: str | Path = "data/cache/embeddings", max_seq_length: int = 256,
                      options: LoadOptions = LoadOptions(), teacher: TeacherConfig = TeacherConfig(),
-                     model_cache: str | Path = "data/models") -> dict:
+                     model_cache: str | Path = "data/models", trec_dir: str | Path | None = None) -> dict:
     """Report for BM25, the base encoder and `model` ("base" = the base encoder alone) on `data`."""
     scope = config.scope or "corpus"
     corpus = load_corpus(data, data_format, options)
@@ -116,7 +126,7 @@ def evaluate_encoder(model: str, data: str | Path, out_dir: str | Path, config: 
     llm = load_teacher(teacher, cache_dir=model_cache) if needs_teacher else None
     fusions = {"base": None, **({"model": None} if encoders else {})}
     report = compare(corpus.passages, queries, scope, base, encoders, cache_dir, config, llm, fusions=fusions,
-                     tune_on=corpus.queries)
+                     tune_on=corpus.queries, trec_dir=trec_dir)
     report.update({"model": model, "data": str(data), "split": config.split, "base_model": base_model,
                    "load_report": corpus.report.as_dict()})
     write_report(report, out_dir, f"Evaluation of {model} on {Path(data).name} ({config.split}, scope {scope})")
@@ -145,6 +155,6 @@ def tune_hybrid(dense: Ranker, bm25: Ranker, passages: Sequence[Passage], querie
 
     def score(rankings: list) -> float:
         table = per_query_table([[passages[r].passage_id for r in row] for row in rankings], gold)
-        return float((table["recall@1"].mean() + table["map"].mean()) / 2)
+        return float((table["success@1"].mean() + table["map"].mean()) / 2)
 
     return tune_fusion(dense(dev, allowed), bm25(dev, allowed), score)

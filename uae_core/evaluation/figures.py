@@ -13,7 +13,7 @@ def metrics_table(report: dict) -> dict[str, list]:
     return table
 
 
-def gains_figure(report: dict, title: str, metrics: tuple[str, ...] = ("recall@1", "map")):
+def gains_figure(report: dict, title: str, metrics: tuple[str, ...] = ("success@1", "map")):
     """Bars of relative gain over the baseline per system and metric, with 95 % intervals; None when the
     report has no baseline gains."""
     key = next((k for k in report if k.startswith("relative_gain_vs_")), None)

@@ -1,10 +1,12 @@
-"""Retrieval metrics against gold evidence passages (binary relevance).
+"""Retrieval metrics against gold evidence passages (binary relevance), under the names the field uses
+(BEIR, MTEB, sentence-transformers' InformationRetrievalEvaluator):
 
-Recall@k = 1 if any gold passage is in the top k, else 0 (averaged: the share of questions answered by
-the top k; QA-retrieval usage, and the definition behind the design's reference figures); AP is averaged
-over the gold set, counting gold passages that are not in the ranking as misses (so MAP is comparable
-across ranking depths only up to that truncation);
-MRR@10 = 1 / rank of the first gold passage within 10; nDCG@10 with binary gains.
+- success@k (hit rate, accuracy@k): 1 if any gold passage is in the top k. success@1 is what QA-retrieval
+  papers, the UAE paper and the design's reference figures call "Recall@1".
+- recall@k: the share of the question's gold passages found in the top k.
+- MAP: average precision over the gold set; gold passages missing from the ranking count as misses (so
+  it is comparable across ranking depths only up to that truncation).
+- MRR@10: 1 / rank of the first gold passage within 10. nDCG@10: binary gains.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-METRICS = ("recall@1", "recall@5", "map", "mrr@10", "ndcg@10")
+METRICS = ("success@1", "success@5", "recall@5", "recall@20", "map", "mrr@10", "ndcg@10")
 
 
 def query_metrics(ranking: Sequence[str], gold: Iterable[str]) -> dict[str, float]:
@@ -22,7 +24,8 @@ def query_metrics(ranking: Sequence[str], gold: Iterable[str]) -> dict[str, floa
     if not gold:
         raise ValueError("a query without gold passages cannot be scored")
     hits = [pid in gold for pid in ranking]
-    out = {f"recall@{k}": float(any(hits[:k])) for k in (1, 5)}
+    out = {f"success@{k}": float(any(hits[:k])) for k in (1, 5)}
+    out.update({f"recall@{k}": sum(hits[:k]) / len(gold) for k in (5, 20)})
     found, precision_sum = 0, 0.0
     for rank, hit in enumerate(hits, start=1):
         if hit:

@@ -41,6 +41,7 @@ class SystemResult:
     per_query: dict[str, np.ndarray]
     latency_ms_p50: float
     latency_ms_p95: float
+    rankings: list[np.ndarray] = field(default_factory=list)  # passage rows per query, best first
 
 
 def run_system(ranker: Ranker, passages: Sequence[Passage], queries: Sequence[Query], scope: str,
@@ -64,17 +65,20 @@ def run_system(ranker: Ranker, passages: Sequence[Passage], queries: Sequence[Qu
         for k in answers.top_k:
             table[f"f1@{k}"] = answer_f1(answers.reader, queries, rankings, passages, k, answers.cache)
     p50, p95 = (float(np.percentile(times, q)) for q in (50, 95)) if times else (float("nan"),) * 2
-    return SystemResult({m: float(v.mean()) for m, v in table.items()}, table, p50, p95)
+    return SystemResult({m: float(v.mean()) for m, v in table.items()}, table, p50, p95, rankings)
 
 
 def evaluate(systems: dict[str, Ranker], passages: Sequence[Passage], queries: Sequence[Query], scope: str,
-             baseline: str = "base", answers: AnswerEval | None = None) -> dict:
+             baseline: str = "base", answers: AnswerEval | None = None, trec_dir: str | Path | None = None) -> dict:
     """Report dict: systems -> metrics (and Token F1 with `answers`) and latency, gains relative to
-    `baseline` with paired bootstrap intervals, counts."""
+    `baseline` with paired bootstrap intervals, counts. With `trec_dir`, each system's ranking is also
+    written as a TREC run file (and the gold as qrels), for trec_eval, ranx or pytrec_eval."""
     queries = [q for q in queries if q.gold_passage_ids]
     if not queries:
         raise ValueError("no evaluation query has gold evidence")
     results = {name: run_system(r, passages, queries, scope, answers=answers) for name, r in systems.items()}
+    if trec_dir is not None:
+        write_trec(trec_dir, {n: r.rankings for n, r in results.items()}, passages, queries)
     metrics = list(METRICS) + ([f"f1@{k}" for k in answers.top_k] if answers else [])
     report = {
         "metrics": metrics,
@@ -121,6 +125,21 @@ def to_markdown(report: dict, title: str) -> str:
                         f" [{ci[k][0]:+.1%}, {ci[k][1]:+.1%}]" if ci.get(k) else "") for k in metrics) + " |")
             lines += ["", "Brackets: paired bootstrap 95 % interval over questions (2,000 resamples)."]
     return "\n".join(lines) + "\n"
+
+
+def write_trec(directory: str | Path, rankings: dict[str, list[np.ndarray]], passages: Sequence[Passage],
+               queries: Sequence[Query], depth: int = 100) -> None:
+    """`<system>.run` files (`qid Q0 passage_id rank score system`, score = depth - rank + 1) and `qrels.txt`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "qrels.txt", "w") as out:
+        for q in queries:
+            out.writelines(f"{q.query_id} 0 {pid} 1\n" for pid in q.gold_passage_ids)
+    for system, rows in rankings.items():
+        with open(directory / f"{system}.run", "w") as out:
+            for q, row in zip(queries, rows):
+                out.writelines(f"{q.query_id} Q0 {passages[r].passage_id} {rank} {depth - rank + 1} {system}\n"
+                               for rank, r in enumerate(row[:depth], start=1))
 
 
 def write_report(report: dict, directory: str | Path, title: str) -> tuple[Path, Path]:

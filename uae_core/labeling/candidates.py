@@ -18,10 +18,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
+from uae_core.checks import require, require_choice
 from uae_core.data import Passage, Query, hash_order
 from uae_core.retrieval.encoder import cached_encode, encode, weights_digest
 from uae_core.retrieval.ranking import bm25_rank, dense_rank, merge_rankings, scope_rows
@@ -56,6 +57,19 @@ class CandidateConfig:
     label_budget: int = 0
     max_train_queries: int = 200
     sticky: bool = True
+
+    def __post_init__(self) -> None:
+        me = "CandidateConfig"
+        require(self.k >= 1, me, "k", f"must be at least 1, got {self.k}")
+        require(bool(self.sources), me, "sources", "name at least one of bm25, dense, champion, gold")
+        for source in self.sources:
+            require_choice(source, get_args(Source), me, "sources")
+        require(len(set(self.sources)) == len(self.sources), me, "sources", f"{self.sources} repeats a source")
+        require(self.label_budget >= 0, me, "label_budget", f"must be >= 0 (0 = no budget), got {self.label_budget}")
+        require(self.max_train_queries >= 0, me, "max_train_queries",
+                f"must be >= 0 (0 = all), got {self.max_train_queries}")
+        require(self.scope in ("", "document", "paper", "corpus"), me, "scope",
+                f"{self.scope!r} is not one of '', 'document', 'corpus'")
 
     @property
     def question_cap(self) -> int:

@@ -18,8 +18,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
+from uae_core.checks import require, require_choice
 from uae_core.labeling.prompts import PromptBuilder, split_template
 from uae_core.weights import DEFAULT_TEACHER, resolve_teacher, teacher_fingerprint
 
@@ -65,6 +66,24 @@ class TeacherConfig:
     without_answers: Literal["question_likelihood", "skip"] = "question_likelihood"
     batch_size: int = 8
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+
+    def __post_init__(self) -> None:
+        me = "TeacherConfig"
+        require_choice(self.backend, ("transformers", "vllm"), me, "backend")
+        require_choice(self.answer_policy, get_args(AnswerPolicy), me, "answer_policy")
+        require_choice(self.without_answers, ("question_likelihood", "skip"), me, "without_answers")
+        require_choice(self.dtype, ("float32", "bfloat16", "float16"), me, "dtype")
+        for name in ("max_passage_tokens", "max_question_tokens", "max_answer_tokens", "batch_size"):
+            require(getattr(self, name) >= 1, me, name, f"must be at least 1, got {getattr(self, name)}")
+        require("{passage}" in self.prompt_with_context and "{question}" in self.prompt_with_context, me,
+                "prompt_with_context", "must contain {passage} and {question}")
+        require("{question}" in self.prompt_without_context and "{passage}" not in self.prompt_without_context, me,
+                "prompt_without_context", "must contain {question} and not {passage}")
+        require("{passage}" in self.question_prompt_with_context and "{question}" not in
+                self.question_prompt_with_context, me, "question_prompt_with_context",
+                "must contain {passage} and not {question} (the question is what it scores)")
+        require("{passage}" not in self.question_prompt_without_context, me, "question_prompt_without_context",
+                "must not contain {passage}")
 
     def scoring_fields(self) -> dict:
         """What changes the labels (not the model name, which the id carries, or the batch size)."""

@@ -57,8 +57,8 @@ def git_commit() -> str:
         return "unknown"
 
 
-COMPARE_COLUMNS = ("dev_map", "test_uae_map", "test_base_map", "test_bm25_map", "test_uae_recall_at_1",
-                   "test_base_recall_at_1")
+COMPARE_COLUMNS = ("dev_map", "test_uae_success_at_1", "test_uae_map", "test_hybrid_map", "test_base_map",
+                   "test_bm25_map")
 
 
 def compare_runs(client: MlflowClient, domain: str, limit: int = 20) -> list[dict]:

@@ -21,6 +21,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
+from uae_core.checks import require, require_choice
 from uae_core.retrieval.encoder import embed_with_grad
 from uae_core.training.examples import TrainExample
 from uae_core.training.losses import gold_infonce_loss, kl_distillation_loss, utility_infonce_loss
@@ -67,6 +68,20 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     embed_chunk_size: int = 8
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        me = "TrainConfig"
+        require_choice(self.objective, OBJECTIVES, me, "objective")
+        require(self.epochs >= 1, me, "epochs", f"must be at least 1, got {self.epochs}")
+        require(self.batch_queries >= 1, me, "batch_queries", f"must be at least 1, got {self.batch_queries}")
+        require(self.learning_rate > 0, me, "learning_rate", f"must be > 0, got {self.learning_rate}")
+        require(self.weight_decay >= 0, me, "weight_decay", f"must be >= 0, got {self.weight_decay}")
+        require(0 <= self.warmup_fraction < 1, me, "warmup_fraction", f"must be in [0, 1), got {self.warmup_fraction}")
+        require(self.tau_s > 0, me, "tau_s", f"must be > 0, got {self.tau_s}")
+        require(self.tau_t > 0, me, "tau_t", f"must be > 0, got {self.tau_t}")
+        require(0 <= self.lam <= 1, me, "lam", f"must be in [0, 1], got {self.lam}")
+        require(self.max_seq_length >= 8, me, "max_seq_length", f"must be at least 8, got {self.max_seq_length}")
+        require(self.embed_chunk_size >= 1, me, "embed_chunk_size", f"must be at least 1, got {self.embed_chunk_size}")
 
 
 @dataclass

@@ -1,0 +1,64 @@
+"""A run config checked before the run starts: its shape against the job's schema (Dagster), then every
+value the way the assets will read it (the core dataclasses check ranges), so that `k: -1` or
+`epochs: 0` stops the command in a second instead of failing after hours of labeling and training."""
+
+from __future__ import annotations
+
+from dagster import DagsterInvalidConfigError, validate_run_config
+
+from uae_assets.config import to_dataclass
+
+
+class RunConfigError(ValueError):
+    """The run config is invalid; the message names the asset (or resource) and the field."""
+
+
+def _config_classes() -> dict[str, tuple[type, type | None]]:
+    """op name -> (its Dagster Config class, the core dataclass it becomes)."""
+    from uae_assets.assets.candidate_sets import CandidateSetsConfig
+    from uae_assets.assets.corpus import LoadConfig
+    from uae_assets.assets.eval_report import EvalReportConfig
+    from uae_assets.assets.uae_encoder import TrainingConfig
+    from uae_assets.assets.utility_labels import LabelingConfig
+    from uae_core.data import LoadOptions
+    from uae_core.evaluation.compare import EvalConfig
+    from uae_core.labeling.candidates import CandidateConfig
+    from uae_core.training.trainer import TrainConfig
+
+    return {"corpus": (LoadConfig, LoadOptions), "candidate_sets": (CandidateSetsConfig, CandidateConfig),
+            "utility_labels": (LabelingConfig, None), "uae_encoder": (TrainingConfig, TrainConfig),
+            "eval_report": (EvalReportConfig, EvalConfig)}
+
+
+def check_run_config(run_config: dict, job_name: str = "uae_pipeline") -> None:
+    """Raise RunConfigError (one line per problem) if the run config would fail any step."""
+    from uae_assets.definitions import defs
+    from uae_assets.resources import TeacherResource
+
+    if not isinstance(run_config, dict):
+        raise RunConfigError(f"the run config must be a mapping (ops:, resources:), got {type(run_config).__name__}")
+    try:
+        validate_run_config(defs.resolve_job_def(job_name), run_config)
+    except DagsterInvalidConfigError as exc:
+        raise RunConfigError("; ".join(e.message for e in exc.errors) or str(exc)) from None
+    for op, (config_class, target) in _config_classes().items():
+        values = ((run_config.get("ops") or {}).get(op) or {}).get("config") or {}
+        try:
+            config = config_class(**values)
+            if target is not None:
+                to_dataclass(config, target)
+        except ValueError as exc:
+            raise RunConfigError(f"ops.{op}.config: {_first_line(exc)}") from None
+    teacher = ((run_config.get("resources") or {}).get("teacher") or {}).get("config") or {}
+    try:
+        TeacherResource(**teacher).teacher_config()
+    except ValueError as exc:
+        raise RunConfigError(f"resources.teacher.config: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    """pydantic's errors span lines; the field and the problem fit on one."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors())
+    return str(exc).splitlines()[0]

@@ -1,0 +1,20 @@
+"""Config values checked where they are defined (each config dataclass's __post_init__), so a bad value
+stops a run when it is configured, with the field named, instead of after hours of labeling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ConfigError(ValueError):
+    """A config value is out of range; the message names the config and the field."""
+
+
+def require(ok: bool, owner: str, field: str, problem: str) -> None:
+    if not ok:
+        raise ConfigError(f"{owner}.{field}: {problem}")
+
+
+def require_choice(value: object, choices: Iterable, owner: str, field: str) -> None:
+    choices = tuple(choices)
+    require(value in choices, owner, field, f"{value!r} is not one of {list(choices)}")
