@@ -114,7 +114,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            self._pg_ctl("-m", "immediate", "-w", "stop", check=False)
+            self._pg_ctl("-m", "fast", "-w", "-t", "60", "stop", check=False)
 
 
 def _env() -> dict[str, str]:
