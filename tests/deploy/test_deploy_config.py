@@ -139,6 +139,7 @@ def assert_gpu_step(spec):
     # and, from the run launcher, what every step pod gets: the shared volume and the env ConfigMap
     assert [(m.name, m.mount_path) for m in container.volume_mounts if m.name == "uae-data"] == [("uae-data", "/data")]
     assert "uae-env" in [s.config_map_ref.name for s in container.env_from if s.config_map_ref]
+    assert [v.persistent_volume_claim.claim_name for v in spec.volumes if v.name == "uae-data"] == ["uae-data"]
     return container
 
 
