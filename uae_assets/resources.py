@@ -6,6 +6,7 @@ Everything defaults to the embedded, single-machine setup under data/ (see domai
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -58,11 +59,14 @@ class LabelStoreResource(ConfigurableResource):
 class MLflowResource(ConfigurableResource):
     """MLflow tracking and registry: an embedded sqlite store by default, or a tracking server's URI."""
 
-    tracking_uri: str = Field(default="", description="Empty = sqlite:///<data dir>/mlflow/mlflow.db.")
-    artifact_root: str = Field(default="", description="Empty = <data dir>/mlflow/artifacts.")
+    tracking_uri: str = Field(default="", description="Empty = $UAE_MLFLOW_TRACKING_URI (a server, "
+                              "deploy/README.md), else sqlite:///<data dir>/mlflow/mlflow.db.")
+    artifact_root: str = Field(default="", description="Empty = <data dir>/mlflow/artifacts; with an http(s) "
+                               "tracking URI, the server's own artifact store.")
 
     def uri(self) -> str:
-        return self.tracking_uri or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}"
+        return (self.tracking_uri or os.environ.get("UAE_MLFLOW_TRACKING_URI")
+                or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}")
 
     def client(self):
         uri = self.uri()
@@ -70,8 +74,10 @@ class MLflowResource(ConfigurableResource):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         return configure(uri)
 
-    def artifacts(self) -> str:
-        return self.artifact_root or str(data_dir() / "mlflow" / "artifacts")
+    def artifacts(self) -> str | None:
+        if self.artifact_root or not self.uri().startswith(("http://", "https://")):
+            return self.artifact_root or str(data_dir() / "mlflow" / "artifacts")
+        return None  # a server: its --artifacts-destination / --default-artifact-root, shared by every machine
 
 
 class _TeacherResourceBase(ConfigurableResource):
@@ -80,7 +86,8 @@ class _TeacherResourceBase(ConfigurableResource):
 
     def load(self) -> Teacher:
         """The teacher (shared within a process; the model itself loads on first use)."""
-        return _load_teacher(self.teacher_config(), self.cache_dir or str(data_dir() / "models"), self.device)
+        device = self.device or os.environ.get("UAE_TEACHER_DEVICE") or "cpu"
+        return _load_teacher(self.teacher_config(), self.cache_dir or str(data_dir() / "models"), device)
 
     def teacher_id(self) -> str:
         """Without loading the model (the sensor calls this every tick)."""
@@ -93,7 +100,8 @@ class _TeacherResourceBase(ConfigurableResource):
 
 TeacherResource = create_model(
     "TeacherResource", __base__=_TeacherResourceBase, **dataclass_fields(TeacherConfig),
-    device=(str, Field(default="cpu", description="`cpu` or `cuda`.")),
+    device=(str, Field(default="", description="`cpu` or `cuda`; empty = $UAE_TEACHER_DEVICE, else `cpu` "
+                                               "(the GPU labeling pod sets it, deploy/README.md).")),
     cache_dir=(str, Field(default="", description="Converted teacher weights; empty = <data dir>/models.")))
 TeacherResource.__doc__ = "The teacher LLM and how it scores (uae_core TeacherConfig); see its fields."
 

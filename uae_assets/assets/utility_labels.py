@@ -1,5 +1,7 @@
 """utility_labels: the teacher's utility of every candidate, in DuckDB; only missing keys are computed."""
 
+import json
+import os
 import statistics
 
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
@@ -13,13 +15,23 @@ from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelSet
 from uae_core.labeling.labeler import label_candidates
 
+# This step's own pod under the k8s_job_executor (UAE_EXECUTOR=k8s, deploy/README.md): one GPU, the usual
+# GPU-node taint tolerated, the teacher on cuda. $UAE_LABELING_K8S_CONFIG (JSON, the same shape) replaces it,
+# e.g. with the cluster's GPU node pool (deploy/helm/values.yaml). Every other executor ignores the tag.
+GPU_POD = {"container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}},
+                                "env": [{"name": "UAE_TEACHER_DEVICE", "value": "cuda"}]},
+           "pod_spec_config": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
+                                                "effect": "NoSchedule"}]}}
+LABELING_K8S_CONFIG = json.loads(os.environ.get("UAE_LABELING_K8S_CONFIG") or "null") or GPU_POD
+
 
 class LabelingConfig(Config):
     chunk_pairs: int = Field(default=32, description="Pairs per committed DuckDB chunk: the most a crash can lose.")
 
 
 @asset(partitions_def=domain_partitions, group_name="labels", code_version="2", pool="duckdb",
-       deps=[teacher_model], automation_condition=eager, kinds={"duckdb"})
+       deps=[teacher_model], automation_condition=eager, kinds={"duckdb"},
+       op_tags={"dagster-k8s/config": LABELING_K8S_CONFIG})
 def utility_labels(context: AssetExecutionContext, config: LabelingConfig, candidate_sets: list[CandidateSet],
                    passages: list[Passage], queries: list[Query], teacher: TeacherResource,
                    labels: LabelStoreResource) -> Output[LabelSet]:
