@@ -64,6 +64,20 @@ class MLflowResource(ConfigurableResource):
     artifact_root: str = Field(default="", description="Empty = <data dir>/mlflow/artifacts; with an http(s) "
                                "tracking URI, the server's own artifact store.")
 
+    ui_url: str = Field(default="", description="Where users open the MLflow UI (links in asset metadata); "
+                        "empty = $UAE_MLFLOW_UI_URL, the tracking server, or http://127.0.0.1:5000 (`mlflow ui`).")
+
+    def ui(self) -> str:
+        uri = self.uri()
+        server = uri if uri.startswith(("http://", "https://")) else ""
+        return (self.ui_url or os.environ.get("UAE_MLFLOW_UI_URL") or server or "http://127.0.0.1:5000").rstrip("/")
+
+    def run_link(self, experiment_id: str, run_id: str) -> str:
+        return f"{self.ui()}/#/experiments/{experiment_id}/runs/{run_id}"
+
+    def version_link(self, model: str, version: str) -> str:
+        return f"{self.ui()}/#/models/{model}/versions/{version}"
+
     def uri(self) -> str:
         return (self.tracking_uri or os.environ.get("UAE_MLFLOW_TRACKING_URI")
                 or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}")

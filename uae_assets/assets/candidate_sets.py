@@ -4,19 +4,20 @@ import time
 
 from dagster import AssetExecutionContext, Output, asset
 
+from uae_assets import checks
 from uae_assets.assets.common import domain_of, domain_partitions, eager
 from uae_assets.config import config_from_dataclass, to_dataclass
 from uae_assets.resources import Storage, StudentResource
 from uae_core.data import Passage, Query
-from uae_core.labeling.candidates import CandidateConfig, CandidateSet, build_sticky
+from uae_core.labeling.candidates import CandidateConfig, build_sticky
 
 CandidateSetsConfig = config_from_dataclass("CandidateSetsConfig", CandidateConfig)
 
 
 @asset(partitions_def=domain_partitions, group_name="labels", code_version="2", automation_condition=eager,
-       kinds={"python"})
+       kinds={"python"}, check_specs=checks.CANDIDATE_SETS)
 def candidate_sets(context: AssetExecutionContext, config: CandidateSetsConfig, passages: list[Passage],
-                   queries: list[Query], student: StudentResource, storage: Storage) -> Output[list[CandidateSet]]:
+                   queries: list[Query], student: StudentResource, storage: Storage):
     """Top-K passages per train question from BM25 and the base encoder, merged, inside the scope.
     Sticky: a question whose text and candidate passages are unchanged keeps its previous set."""
     started = time.perf_counter()
@@ -27,7 +28,8 @@ def candidate_sets(context: AssetExecutionContext, config: CandidateSetsConfig, 
                           storage.folder("cache", "embeddings"))
     context.log.info(f"{len(result.sets)} candidate sets of up to {cfg.k} ({result.kept} kept, {result.new} new); "
                      f"gold evidence among them for {result.gold_recall:.1%} of the questions that have gold")
-    return Output(result.sets, metadata={
+    yield Output(result.sets, metadata={
         "dagster/row_count": len(result.sets), "k": cfg.k, "scope": scope, "sources": ",".join(cfg.sources),
         "pairs": sum(len(s.passage_ids) for s in result.sets), "sets_kept": result.kept, "sets_new": result.new,
         "gold_in_candidates": round(result.gold_recall, 4), "seconds": round(time.perf_counter() - started, 2)})
+    yield checks.candidates_check(result.gold_recall)

@@ -27,14 +27,18 @@ def domain_of(context: AssetExecutionContext) -> Domain:
 
 def progress_logger(context: AssetExecutionContext, what: str, every_seconds: float = 15.0
                     ) -> Callable[[int, int], None]:
-    """A (done, total) callback that logs to the Dagster run at most every `every_seconds`."""
-    last = [0.0]
+    """A (done, total) callback that logs to the Dagster run at most every `every_seconds`, with the rate
+    and the time left: `utility labels: 352/1600 (22%), 2.1/s, 9m55s left`."""
+    started, last = time.monotonic(), [0.0]
 
     def log(done: int, total: int) -> None:
         now = time.monotonic()
         if done == total or now - last[0] >= every_seconds:
             last[0] = now
-            context.log.info(f"{what}: {done}/{total} ({done / max(total, 1):.0%})")
+            rate = done / max(now - started, 1e-9)
+            left = (total - done) / rate if rate > 0 else float("inf")
+            eta = f"{int(left // 60)}m{int(left % 60):02d}s left" if left != float("inf") else "time left unknown"
+            context.log.info(f"{what}: {done}/{total} ({done / max(total, 1):.0%}), {rate:.2f}/s, {eta}")
 
     return log
 

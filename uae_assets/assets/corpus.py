@@ -4,6 +4,7 @@ from collections import Counter
 
 from dagster import AssetExecutionContext, AssetOut, DataVersion, MetadataValue, Output, asset, multi_asset
 
+from uae_assets import checks
 from uae_assets.assets.common import domain_of, domain_partitions, eager
 from uae_assets.assets.sources import domain_file
 from uae_assets.config import config_from_dataclass, to_dataclass
@@ -24,7 +25,8 @@ def raw_corpus(context: AssetExecutionContext) -> Output[SourceFile]:
 LoadConfig = config_from_dataclass("LoadConfig", LoadOptions)
 
 
-@multi_asset(partitions_def=domain_partitions, group_name="corpus", code_version="2", outs={
+@multi_asset(partitions_def=domain_partitions, group_name="corpus", code_version="2",
+             check_specs=checks.PASSAGES + checks.QUERIES, outs={
     "passages": AssetOut(automation_condition=eager, kinds={"python"},
                          description="One passage per non-empty paragraph, deduplicated within a document."),
     "queries": AssetOut(automation_condition=eager, kinds={"python"},
@@ -42,3 +44,5 @@ def corpus(context: AssetExecutionContext, config: LoadConfig, raw_corpus: Sourc
     yield Output(loaded.queries, "queries",
                  metadata={"dagster/row_count": len(loaded.queries), **report,
                            **{f"{s}_queries": n for s, n in sorted(splits.items())}})
+    yield checks.passages_check(loaded.passages)
+    yield checks.queries_check(loaded.queries)

@@ -3,23 +3,24 @@ hybrid fusion chosen on the dev split."""
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
+from uae_assets import checks
 from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered
 from uae_assets.resources import MLflowResource, Storage
 from uae_core.data import Passage, Query
 from uae_core.evaluation.compare import tune_hybrid
 from uae_core.retrieval.bm25 import BM25Index
 from uae_core.retrieval.encoder import cached_encode
-from uae_core.retrieval.index import build_index
-from uae_core.retrieval.retriever import RetrieverFiles, save_retriever
+from uae_core.retrieval.index import build_index, load_index
+from uae_core.retrieval.retriever import save_retriever
 from uae_core.retrieval.systems import bm25_system, dense_system
 from uae_core.tracking.registry import RegisteredEncoder
 from uae_core.tracking.runs import log_params
 
 
 @asset(partitions_def=domain_partitions, group_name="model", code_version="3", automation_condition=eager,
-       kinds={"faiss"})
+       kinds={"faiss"}, check_specs=checks.FAISS_INDEX)
 def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, passages: list[Passage],
-                queries: list[Query], mlflow_store: MLflowResource, storage: Storage) -> Output[RetrieverFiles]:
+                queries: list[Query], mlflow_store: MLflowResource, storage: Storage):
     """Every passage embedded by the registered version (exact inner product), the passages and a BM25
     index beside it, and the weight of UAE vs BM25 in the hybrid system, chosen on the dev split."""
     domain = domain_of(context)
@@ -33,8 +34,9 @@ def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, 
     log_params(uae_encoder.run_id, {"fusion_dense_weight": fusion.dense_weight, "fusion_k": fusion.k})
     context.log.info(f"hybrid: UAE weight {fusion.dense_weight}, RRF k {fusion.k} (dev mean of R@1 and MAP "
                      f"{dev_score:.4f})")
-    return Output(files, metadata={"folder": MetadataValue.path(files.folder),
-                                   "index_path": MetadataValue.path(files.index_path),
-                                   "dagster/row_count": files.passages, "dim": files.dim,
-                                   "fusion_dense_weight": fusion.dense_weight, "fusion_k": fusion.k,
-                                   "dev_hybrid_score": round(dev_score, 4), "model_uri": uae_encoder.model_uri})
+    yield Output(files, metadata={"folder": MetadataValue.path(files.folder),
+                                  "index_path": MetadataValue.path(files.index_path),
+                                  "dagster/row_count": files.passages, "dim": files.dim,
+                                  "fusion_dense_weight": fusion.dense_weight, "fusion_k": fusion.k,
+                                  "dev_hybrid_score": round(dev_score, 4), "model_uri": uae_encoder.model_uri})
+    yield checks.index_check(load_index(files.index_path).ntotal, len(passages))

@@ -1,8 +1,9 @@
 """uae_encoder: the student distilled from the labels, logged to MLflow and registered."""
 
-from dagster import AssetExecutionContext, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from pydantic import Field
 
+from uae_assets import checks
 from uae_assets.assets.common import domain_of, domain_partitions, eager, progress_logger
 from uae_assets.config import config_from_dataclass, to_dataclass
 from uae_assets.resources import LabelStoreResource, MLflowResource, Storage, StudentResource
@@ -11,7 +12,7 @@ from uae_core.evaluation.compare import dev_metrics
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelSet
 from uae_core.tracking.distill import Tracking, distill
-from uae_core.tracking.registry import RegisteredEncoder
+from uae_core.tracking.registry import champion_standing, model_name
 from uae_core.training.examples import build_examples
 from uae_core.training.trainer import TrainConfig
 
@@ -21,36 +22,42 @@ TrainingConfig = config_from_dataclass(
 
 
 @asset(partitions_def=domain_partitions, group_name="model", code_version="2", pool="mlflow",
-       automation_condition=eager, kinds={"pytorch", "mlflow"})
+       automation_condition=eager, kinds={"pytorch", "mlflow"}, check_specs=checks.UAE_ENCODER)
 def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corpus: SourceFile,
                 candidate_sets: list[CandidateSet], utility_labels: LabelSet, passages: list[Passage],
                 queries: list[Query], student: StudentResource, labels: LabelStoreResource,
-                mlflow_store: MLflowResource, storage: Storage) -> Output[RegisteredEncoder]:
+                mlflow_store: MLflowResource, storage: Storage):
     """The fine-tuned student, registered in MLflow; `champion` only if it beats it on dev. A registered
     version trained on the same examples, config, base model and code is reused (nothing retrained)."""
     domain = domain_of(context)
+    train_config = to_dataclass(config, TrainConfig)
     with labels.open(read_only=True) as store:
         utilities = store.utilities(utility_labels.teacher_id, utility_labels.query_ids)
     examples = build_examples(candidate_sets, utilities, {q.query_id: q for q in queries},
                               {p.passage_id: p for p in passages})
-    tracking = Tracking(mlflow_store.client(), domain.name, mlflow_store.artifacts(), tags={
+    client = mlflow_store.client()
+    tracking = Tracking(client, domain.name, mlflow_store.artifacts(), tags={
         "data_version": raw_corpus.sha256[:16], "teacher_id": utility_labels.teacher_id,
         "dagster_run_id": context.run_id, "base_model": student.model},
         dataset=(raw_corpus.path, raw_corpus.sha256))
     cache = storage.folder("cache", "embeddings")
-    result = distill(examples, to_dataclass(config, TrainConfig), student.load(), tracking,
+    result = distill(examples, train_config, student.load(), tracking,
                      evaluate_dev=lambda model: dev_metrics(model, passages, queries, domain.scope, cache),
                      promotion_metric=config.promotion_metric, on_step=progress_logger(context, "training steps"))
     encoder = result.encoder
     context.log.info(f"reusing v{encoder.version}: same examples, config, base model and code" if encoder.reused
                      else result.decision.describe())
-    metadata = {"mlflow_run_id": encoder.run_id, "model_version": encoder.version,
-                "model_uri": encoder.model_uri, "reused": encoder.reused, "training_key": result.training_key,
-                "train_queries": len(examples), **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}}
+    is_champion, champion_score = champion_standing(client, domain.name, encoder.version, config.promotion_metric)
+    run = client.get_run(encoder.run_id)
+    metadata = {"model_version": encoder.version, "model_uri": encoder.model_uri, "reused": encoder.reused,
+                "mlflow_run": MetadataValue.url(mlflow_store.run_link(run.info.experiment_id, encoder.run_id)),
+                "mlflow_model": MetadataValue.url(mlflow_store.version_link(model_name(domain.name), encoder.version)),
+                "training_key": result.training_key, "train_queries": len(examples), "champion": is_champion,
+                **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}}
     if result.train is not None:
         metadata.update({"steps": result.train.steps, "train_seconds": round(result.train.seconds, 1),
                          "final_epoch_loss": round(result.train.epoch_losses[-1], 5),
-                         "promoted_to_champion": result.decision.promoted, "promotion": result.decision.describe(),
-                         "champion_dev_score": result.decision.champion_score
-                         if result.decision.champion_score is not None else result.decision.score})
-    return Output(encoder, metadata=metadata)
+                         "promotion": result.decision.describe()})
+    yield Output(encoder, metadata=metadata)
+    yield checks.champion_check(is_champion, config.promotion_metric, encoder.dev_metrics.get(config.promotion_metric),
+                                champion_score)

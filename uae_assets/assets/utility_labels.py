@@ -7,6 +7,7 @@ import statistics
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
+from uae_assets import checks
 from uae_assets.assets.common import domain_partitions, eager, progress_logger
 from uae_assets.assets.sources import teacher_model
 from uae_assets.resources import LabelStoreResource, TeacherResource
@@ -31,10 +32,11 @@ class LabelingConfig(Config):
 
 @asset(partitions_def=domain_partitions, group_name="labels", code_version="2", pool="duckdb",
        deps=[teacher_model], automation_condition=eager, kinds={"duckdb"},
+       check_specs=checks.UTILITY_LABELS,
        op_tags={"dagster-k8s/config": LABELING_K8S_CONFIG})
 def utility_labels(context: AssetExecutionContext, config: LabelingConfig, candidate_sets: list[CandidateSet],
                    passages: list[Passage], queries: list[Query], teacher: TeacherResource,
-                   labels: LabelStoreResource) -> Output[LabelSet]:
+                   labels: LabelStoreResource):
     """Teacher utility of every candidate, stored in DuckDB keyed by (teacher_id, question, passage)."""
     model = teacher.load()
     with labels.open() as store:
@@ -45,11 +47,14 @@ def utility_labels(context: AssetExecutionContext, config: LabelingConfig, candi
         wanted = tuple(c.query_id for c in candidate_sets)
         utilities = store.utilities(model.teacher_id, wanted)
         stored_total = store.count()
+    candidates = {c.query_id: set(c.passage_ids) for c in candidate_sets}
+    covered = {q: {p: u for p, u in per_q.items() if p in candidates[q]} for q, per_q in utilities.items()}
     values = [u for per_q in utilities.values() for u in per_q.values()]
     best = [max(per_q.values()) for per_q in utilities.values() if per_q]
-    return Output(LabelSet(model.teacher_id, str(labels.db_path()), wanted), metadata={
+    yield Output(LabelSet(model.teacher_id, str(labels.db_path()), wanted), metadata={
         "teacher_id": model.teacher_id, "db_path": MetadataValue.path(str(labels.db_path())),
         **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in stats.as_dict().items()},
         "labels_in_store": stored_total, "teacher_loaded": model.loaded,
         "utility_mean": round(statistics.fmean(values), 4) if values else 0.0,
         "queries_with_helpful_passage": sum(b > 0 for b in best)})
+    yield checks.labels_check(stats.pairs_total - stats.pairs_unlabelable, covered)

@@ -134,6 +134,17 @@ def local_copy(model_uri: str, cache_dir: str | Path) -> Path:
     return target
 
 
+def champion_standing(client: MlflowClient, domain: str, version: str, metric: str) -> tuple[bool, float | None]:
+    """(is `version` the champion, the champion's dev score on `metric`, None without a champion)."""
+    name = model_name(domain)
+    try:
+        champ = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return False, None
+    score = champ.tags.get(f"dev_{metric}")
+    return str(champ.version) == str(version), None if score is None else float(score)
+
+
 def champion_uri(client: MlflowClient, domain: str) -> str | None:
     """`models:/uae-encoder-<domain>/<N>` of the current champion, None when there is none."""
     try:
