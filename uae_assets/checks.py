@@ -74,10 +74,11 @@ def labels_check(expected_pairs: int, labeled: dict[str, dict[str, float]]) -> A
                                       "non_finite": non_finite})
 
 
-def champion_check(is_champion: bool, metric: str, score: float | None, champion_score: float | None
-                   ) -> AssetCheckResult:
+def champion_check(is_champion: bool, metric: str, score: float | None, champion_score: float | None,
+                   blocking: bool = True) -> AssetCheckResult:
     passed = is_champion or champion_score is None or (score is not None and score >= champion_score)
     return AssetCheckResult(asset_key="uae_encoder", check_name="not_worse_than_champion", passed=passed,
+                            severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
                             metadata={"metric": metric, "dev_score": score, "champion_dev_score": champion_score,
                                       "is_champion": is_champion})
 

@@ -61,19 +61,30 @@ def _run_config(path: Path | None) -> dict:
 
 
 def materialize(domain: str, run_config: dict, select: list[str] | None = None) -> int:
+    from uae_assets.domains import get_domain
     from uae_assets.launch import launch_and_wait
-    from uae_assets.resources import TeacherResource
-    from uae_assets.run_config import check_run_config
+    from uae_assets.recovery import close_stale_runs, host_tags, live_runs_of
+    from uae_assets.resources import MLflowResource, TeacherResource
+    from uae_assets.run_config import check_run_config, preflight
     from uae_assets.sync import apply_sync, plan_sync
 
     check_run_config(run_config)
+    for warning in preflight(get_domain(domain), run_config):
+        print(f"warning: {warning}", file=sys.stderr)
     instance = _instance()
+    for stale in close_stale_runs(instance, MLflowResource().client()):
+        print(f"closed run {stale.run_id} ({stale.partition}): {stale.reason}; its pool slots are free, "
+              "its stored labels are kept", file=sys.stderr)
+    busy = live_runs_of(instance, domain)
+    if busy:
+        raise UsageError(f"domain {domain!r} has a run in progress ({', '.join(busy)}); wait for it, or stop it "
+                         "in the UI (Runs) or with Ctrl-C in its terminal")
     teacher = TeacherResource(**((run_config.get("resources") or {}).get("teacher") or {}).get("config", {}))
     # Register the domain and record the versions of its file and of the teacher, as the sensor would,
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
     outcome = launch_and_wait(instance, "uae_pipeline", run_config,
-                              {"dagster/partition": domain, "uae/trigger": "uae materialize"}, select)
+                              {"dagster/partition": domain, "uae/trigger": "uae materialize", **host_tags()}, select)
     where = f"dagster run {outcome.run_id} in {os.environ['DAGSTER_HOME']} (see it with `dagster dev`)"
     if outcome.status.value != "SUCCESS":
         print(f"{where}: {outcome.status.value}", file=sys.stderr)

@@ -51,7 +51,9 @@ class Domain:
         if self.path.exists():
             return self.path
         if self.url:
-            return fetch_to_cache(self.url, self.path, self.member)
+            from uae_core.data import load_corpus
+
+            return fetch_to_cache(self.url, self.path, self.member, validate=lambda p: load_corpus(p, self.format))
         hint = OFFICIAL_QASPER_HINT if self.format in ("auto", "qasper") else "fix `path` in the domains file"
         raise FileNotFoundError(f"domain {self.name!r}: source {self.path} does not exist. {hint}")
 

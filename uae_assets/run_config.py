@@ -62,3 +62,31 @@ def _first_line(exc: Exception) -> str:
     if callable(errors):
         return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors())
     return str(exc).splitlines()[0]
+
+
+def preflight(domain, run_config: dict) -> list[str]:
+    """Load the domain's data as the run will and stop now if a later step cannot succeed: no passages,
+    no train question to label, no test question with gold for eval_report. Returns warnings (no dev
+    question with gold: promotion then has nothing to compare)."""
+    from uae_assets.assets.corpus import LoadConfig
+    from uae_assets.config import to_dataclass
+    from uae_core.data import LoadOptions, load_corpus
+
+    values = ((run_config.get("ops") or {}).get("corpus") or {}).get("config") or {}
+    corpus = load_corpus(domain.source_file(), domain.format, to_dataclass(LoadConfig(**values), LoadOptions))
+    where = f"domain {domain.name!r} ({domain.path})"
+    if not corpus.passages:
+        raise RunConfigError(f"{where}: no passage to retrieve")
+    splits = {s: [q for q in corpus.queries if q.split == s] for s in ("train", "dev", "test")}
+    if not splits["train"]:
+        raise RunConfigError(f"{where}: no question in the train split ({len(corpus.queries)} usable questions, "
+                             f"skipped: {dict(corpus.report.skipped) or 'none'}); add documents with questions")
+    eval_split = (((run_config.get("ops") or {}).get("eval_report") or {}).get("config") or {}).get("split", "test")
+    chosen = corpus.queries if eval_split == "all" else splits.get(eval_split, [])
+    if not any(q.gold_passage_ids for q in chosen):
+        raise RunConfigError(f"{where}: the {eval_split!r} split has {len(chosen)} questions and none with gold "
+                             "evidence, so eval_report could not score anything; add documents, change the split "
+                             "fractions (ops.corpus.config) or eval_report's split")
+    return [] if any(q.gold_passage_ids for q in splits["dev"]) else [
+        f"{where}: no dev question has gold evidence; the first trained version becomes champion and later "
+        "ones cannot be compared"]

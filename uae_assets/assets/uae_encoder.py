@@ -6,7 +6,7 @@ from pydantic import Field
 from uae_assets import checks
 from uae_assets.assets.common import domain_of, domain_partitions, eager, progress_logger
 from uae_assets.config import config_from_dataclass, to_dataclass
-from uae_assets.resources import LabelStoreResource, MLflowResource, Storage, StudentResource
+from uae_assets.resources import MLflowResource, Storage, StudentResource
 from uae_core.data import Passage, Query, SourceFile
 from uae_core.evaluation.compare import dev_metrics
 from uae_core.labeling.candidates import CandidateSet
@@ -18,28 +18,27 @@ from uae_core.training.trainer import TrainConfig
 
 TrainingConfig = config_from_dataclass(
     "TrainingConfig", TrainConfig,
-    promotion_metric=(str, Field(default="map", description="Dev-split metric that decides the `champion` alias.")))
+    promotion_metric=(str, Field(default="map", description="Dev-split metric that decides the `champion` alias.")),
+    block_if_worse=(bool, Field(default=True, description="A version worse than the champion on dev fails the "
+                                "blocking check not_worse_than_champion: no index and no report are built for it.")))
 
 
 @asset(partitions_def=domain_partitions, group_name="model", code_version="2", pool="mlflow",
        automation_condition=eager, kinds={"pytorch", "mlflow"}, check_specs=checks.UAE_ENCODER)
 def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corpus: SourceFile,
                 candidate_sets: list[CandidateSet], utility_labels: LabelSet, passages: list[Passage],
-                queries: list[Query], student: StudentResource, labels: LabelStoreResource,
-                mlflow_store: MLflowResource, storage: Storage):
+                queries: list[Query], student: StudentResource, mlflow_store: MLflowResource, storage: Storage):
     """The fine-tuned student, registered in MLflow; `champion` only if it beats it on dev. A registered
     version trained on the same examples, config, base model and code is reused (nothing retrained)."""
     domain = domain_of(context)
     train_config = to_dataclass(config, TrainConfig)
-    with labels.open(read_only=True) as store:
-        utilities = store.utilities(utility_labels.teacher_id, utility_labels.query_ids)
-    examples = build_examples(candidate_sets, utilities, {q.query_id: q for q in queries},
+    examples = build_examples(candidate_sets, utility_labels.utilities, {q.query_id: q for q in queries},
                               {p.passage_id: p for p in passages})
     client = mlflow_store.client()
     tracking = Tracking(client, domain.name, mlflow_store.artifacts(), tags={
         "data_version": raw_corpus.sha256[:16], "teacher_id": utility_labels.teacher_id,
         "dagster_run_id": context.run_id, "base_model": student.model},
-        dataset=(raw_corpus.path, raw_corpus.sha256))
+        dataset=(raw_corpus.path, raw_corpus.sha256), model_cache=str(storage.folder("models", "registry")))
     cache = storage.folder("cache", "embeddings")
     result = distill(examples, train_config, student.load(), tracking,
                      evaluate_dev=lambda model: dev_metrics(model, passages, queries, domain.scope, cache),
@@ -48,6 +47,8 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
     context.log.info(f"reusing v{encoder.version}: same examples, config, base model and code" if encoder.reused
                      else result.decision.describe())
     is_champion, champion_score = champion_standing(client, domain.name, encoder.version, config.promotion_metric)
+    if result.decision is not None and result.decision.champion_score is not None:
+        champion_score = result.decision.champion_score  # measured on today's dev questions
     run = client.get_run(encoder.run_id)
     metadata = {"model_version": encoder.version, "model_uri": encoder.model_uri, "reused": encoder.reused,
                 "mlflow_run": MetadataValue.url(mlflow_store.run_link(run.info.experiment_id, encoder.run_id)),
@@ -60,4 +61,4 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
                          "promotion": result.decision.describe()})
     yield Output(encoder, metadata=metadata)
     yield checks.champion_check(is_champion, config.promotion_metric, encoder.dev_metrics.get(config.promotion_metric),
-                                champion_score)
+                                champion_score, config.block_if_worse)

@@ -51,7 +51,7 @@ def utility_labels(context: AssetExecutionContext, config: LabelingConfig, candi
     covered = {q: {p: u for p, u in per_q.items() if p in candidates[q]} for q, per_q in utilities.items()}
     values = [u for per_q in utilities.values() for u in per_q.values()]
     best = [max(per_q.values()) for per_q in utilities.values() if per_q]
-    yield Output(LabelSet(model.teacher_id, str(labels.db_path()), wanted), metadata={
+    yield Output(LabelSet(model.teacher_id, str(labels.db_path()), covered), metadata={
         "teacher_id": model.teacher_id, "db_path": MetadataValue.path(str(labels.db_path())),
         **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in stats.as_dict().items()},
         "labels_in_store": stored_total, "teacher_loaded": model.loaded,

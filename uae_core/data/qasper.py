@@ -25,13 +25,32 @@ def read_qasper_json(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{path}: no such file")
     try:
         with open(path, encoding="utf-8") as fh:
-            raw = json.load(fh)
+            raw = json.load(fh, object_pairs_hook=_no_duplicate_papers)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataFormatError(path, None, None, f"not valid JSON ({exc})") from None
+    except _DuplicateKey as exc:
+        raise DataFormatError(path, None, exc.key, "this key appears twice in one JSON object (a paper id twice? "
+                              "JSON would keep only the last one; rename or remove one)") from None
     if not isinstance(raw, dict):
         raise DataFormatError(path, None, None,
                                 f"top level must be an object of paper_id -> paper, got {type(raw).__name__}")
     return raw
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _no_duplicate_papers(pairs: list[tuple[str, Any]]) -> dict:
+    """json's object hook: a key twice in one object (typically a paper id) is an error, not a silent
+    overwrite."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], path: Path, paper_id: str, field_name: str) -> Any:
@@ -69,6 +88,7 @@ def load_qasper(path: str | Path, options: LoadOptions = LoadOptions()) -> Corpu
     report = LoadReport()
     passages: list[Passage] = []
     queries: list[Query] = []
+    question_owner: dict[str, str] = {}  # question id -> its paper: ids must be unique across the file
     for paper_id, paper in raw.items():
         if not isinstance(paper, dict):
             raise DataFormatError(path, paper_id, None, f"paper must be an object, got {type(paper).__name__}", "paper")
@@ -108,6 +128,10 @@ def load_qasper(path: str | Path, options: LoadOptions = LoadOptions()) -> Corpu
             _expect(qa, dict, path, paper_id, fname)
             question = _expect(qa.get("question"), str, path, paper_id, f"{fname}.question").strip()
             qid = _expect(qa.get("question_id"), str, path, paper_id, f"{fname}.question_id")
+            if qid in question_owner:
+                raise DataFormatError(path, paper_id, f"{fname}.question_id", f"question id {qid!r} is also used "
+                                      f"by paper {question_owner[qid]!r}; question ids must be unique", "paper")
+            question_owner[qid] = paper_id
             if not question:
                 report.skipped["empty_questions"] += 1
                 continue

@@ -34,11 +34,12 @@ ALTER TABLE utility_labels ADD COLUMN IF NOT EXISTS input_sha VARCHAR;
 
 @dataclass(frozen=True)
 class LabelSet:
-    """Which labels a training reads: one teacher's, for these questions, in this DuckDB file."""
+    """The labels a training reads: one teacher's utilities for the candidate pairs, carried as the asset's
+    value, so that training never opens the DuckDB file while labeling may be writing it."""
 
     teacher_id: str
     db_path: str
-    query_ids: tuple[str, ...]
+    utilities: dict[str, dict[str, float]]  # query_id -> {passage_id: utility}
 
 
 @dataclass(frozen=True)

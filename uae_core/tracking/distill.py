@@ -22,7 +22,9 @@ from uae_core.retrieval.encoder import weights_digest
 from uae_core.tracking.registry import (
     PromotionDecision,
     RegisteredEncoder,
+    champion_uri,
     find_version,
+    local_copy,
     log_student,
     model_name,
     promote_if_better,
@@ -50,6 +52,7 @@ class Tracking:
     experiment: str | None = None
     parent_run_id: str | None = None
     dataset: tuple[str, str] | None = None  # (source path, data version): the run's dataset input
+    model_cache: str | None = None  # where the champion is downloaded to, to score it on today's dev split
 
 
 @dataclass
@@ -100,12 +103,30 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
         mlflow.log_metrics({f"dev_{k.replace('@', '_at_')}": v for k, v in dev.items()})
         out = DistillResult(run.info.run_id, key, None, base_model, result, dev_metrics=dev)
         if tracking.register:
+            champion_score = _champion_on_dev(tracking, evaluate_dev, promotion_metric)
             version = register_version(tracking.client, tracking.domain, log_student(base_model), run.info.run_id,
                                        tags=tags)
             out.decision = promote_if_better(tracking.client, tracking.domain, version, promotion_metric,
-                                             dev.get(promotion_metric, 0.0))
+                                             dev.get(promotion_metric, 0.0), champion_score)
             mlflow.set_tags({"promotion": out.decision.describe(), "promoted": str(out.decision.promoted),
                              "model_version": version})
             out.encoder = RegisteredEncoder(f"models:/{model_name(tracking.domain)}/{version}", version,
                                             run.info.run_id, config.max_seq_length, False, dev)
     return out
+
+
+def _champion_on_dev(tracking: Tracking, evaluate_dev, metric: str) -> float | None:
+    """The current champion's score on the same dev questions as the new version (None: no champion)."""
+    uri = champion_uri(tracking.client, tracking.domain)
+    if uri is None or evaluate_dev is None or tracking.model_cache is None:
+        return None
+    from uae_core.retrieval.encoder import load_student
+
+    champion = load_student(str(local_copy(uri, tracking.model_cache)), base_max_seq_length(uri, tracking))
+    return evaluate_dev(champion).get(metric)
+
+
+def base_max_seq_length(uri: str, tracking: Tracking) -> int:
+    """The champion's max_seq_length, from its run's params (256 if it did not record one)."""
+    version = tracking.client.get_model_version(model_name(tracking.domain), uri.rsplit("/", 1)[1])
+    return int(tracking.client.get_run(version.run_id).data.params.get("max_seq_length", 256))

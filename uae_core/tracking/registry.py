@@ -93,10 +93,11 @@ class PromotionDecision:
                 f"({self.metric}={self.champion_score:.4f})")
 
 
-def promote_if_better(client: MlflowClient, domain: str, version: str, metric: str, score: float
-                      ) -> PromotionDecision:
-    """Move `champion` to `version` if it has no champion or strictly beats it on `metric` (a dev score
-    stored as a version tag `dev_<metric>`)."""
+def promote_if_better(client: MlflowClient, domain: str, version: str, metric: str, score: float,
+                      champion_score: float | None = None) -> PromotionDecision:
+    """Move `champion` to `version` if it has no champion or strictly beats it on `metric`. The champion's
+    score is `champion_score` when given (measured on the same dev questions just now: the right
+    comparison when the domain's data changed), else the dev score stored on it (tag `dev_<metric>`)."""
     name = model_name(domain)
     client.set_model_version_tag(name, version, f"dev_{metric}", str(score))
     try:
@@ -106,7 +107,7 @@ def promote_if_better(client: MlflowClient, domain: str, version: str, metric: s
     champ_version = None if champ is None else str(champ.version)  # MLflow returns int versions
     champ_score = None
     if champ is not None and champ_version != version:
-        champ_score = float(champ.tags.get(f"dev_{metric}", "-inf"))
+        champ_score = champion_score if champion_score is not None else float(champ.tags.get(f"dev_{metric}", "-inf"))
     promoted = champ is None or champ_version == version or score > champ_score
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
