@@ -113,8 +113,10 @@ def evaluate(args) -> int:
         raise UsageError(f"--data {args.data}: no such file or folder")
     if args.model.startswith("models:/"):
         MLflowResource().client()  # the embedded tracking store and registry
-    elif args.model != "base" and not Path(args.model).exists() and "/" not in args.model:
-        raise UsageError(f"--model {args.model}: not a models:/ URI, a directory, a Hugging Face id or 'base'")
+    elif args.model != "base" and not Path(args.model).exists() and (
+            args.model.startswith((".", "/", "~")) or "/" not in args.model):
+        raise UsageError(f"--model {args.model}: no such directory (expected models:/NAME/VERSION, "
+                         "models:/NAME@champion, a directory, a Hugging Face id org/name, or 'base')")
     out = args.out or data_dir() / "reports" / "evaluate" / args.data.stem
     report = evaluate_encoder(args.model, args.data, out, config, data_format=args.format,
                               cache_dir=data_dir() / "cache" / "embeddings", model_cache=data_dir() / "models",

@@ -1,0 +1,43 @@
+"""Every case of the catalogue (cases.py) against the real CLI in a world that already holds a trained
+domain: the exit code, a one-line error naming file / record / field, no traceback, and nothing stored
+(labels, registered versions, the champion, indexes) lost or changed."""
+
+import dataclasses
+
+import pytest
+
+from tests.reliability.cases import CASES
+from tests.reliability.world import make_world
+
+
+@pytest.fixture(scope="module")
+def trained_world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):
+    world = make_world(tmp_path_factory.mktemp("catalogue"), tiny_student_dir, tiny_teacher_dir)
+    done = world.uae("materialize", "--config", str(world.run_config()))
+    assert done.returncode == 0, done.stderr[-3000:]
+    before = world.stored()
+    assert before["labels"][0] > 0 and before["versions"] == ["1"] and before["champion"] == ["1"]
+    return world, before
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_gets_a_clear_error_and_loses_nothing(trained_world, case):
+    base, before = trained_world
+    world = dataclasses.replace(base, overrides={})
+    case.setup(world)
+    proc = world.uae(*case.args(world))
+    output = proc.stderr + proc.stdout
+    assert proc.returncode == case.code, output[-2000:]
+    for fragment in case.fragments:
+        assert fragment in output, f"{fragment!r} not in:\n{output[-2000:]}"
+    assert "Traceback" not in output
+    if case.code:
+        errors = [line for line in proc.stderr.splitlines() if line.startswith(("error:", "usage:", "uae: error"))]
+        assert errors, proc.stderr[-2000:]
+    assert world.stored() == before  # nothing already computed was lost or changed
+
+
+def test_debug_shows_the_traceback(trained_world):
+    world, _ = trained_world
+    proc = world.uae("--debug", "materialize", "--domain", "nope")
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "unknown domain 'nope'" in proc.stderr
