@@ -77,7 +77,9 @@ def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, 
 
 def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], None],
             poll_seconds: float) -> RunOutcome:
-    cursor, failures = None, []
+    from uae_assets.recovery import StaleRun, close_run, worker_died
+
+    cursor, failures, checked = None, [], time.monotonic()
     while True:
         connection = instance.get_records_for_run(run_id, cursor=cursor)
         records, cursor = connection.records, connection.cursor
@@ -88,10 +90,29 @@ def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], 
             event = record.event_log_entry.dagster_event
             if event is not None and event.event_type == DagsterEventType.STEP_FAILURE:
                 failures.append(f"{event.step_key}: {_error_message(event)}")
+            elif event is not None and event.event_type == DagsterEventType.RUN_FAILURE and not failures:
+                failures.append(_error_message(event) or "the run failed")  # e.g. its worker was killed
         run = instance.get_run_by_id(run_id)
         if run is not None and run.status in TERMINAL and not records:
+            died = worker_died(instance, run_id) if run.status == DagsterRunStatus.FAILURE else None
+            if died:  # marked failed from outside (the code server saw its worker die): say why
+                close_run(instance, StaleRun(run_id, run.tags.get("dagster/partition"), died), _mlflow_client())
+                failures = [died, *failures]
             return RunOutcome(run_id, run.status, failures)
+        if time.monotonic() - checked > 5:  # a worker killed (OOM, kill -9) never reports its end
+            checked = time.monotonic()
+            died = worker_died(instance, run_id)
+            if died:
+                close_run(instance, StaleRun(run_id, run.tags.get("dagster/partition"), died), _mlflow_client())
+                on_message(f"run FAILED: {died}")
+                return RunOutcome(run_id, DagsterRunStatus.FAILURE, [*failures, died])
         time.sleep(poll_seconds)
+
+
+def _mlflow_client():
+    from uae_assets.resources import MLflowResource
+
+    return MLflowResource().client()
 
 
 def _describe(entry) -> str | None:
@@ -105,7 +126,8 @@ def _describe(entry) -> str | None:
              DagsterEventType.RUN_SUCCESS: "run succeeded", DagsterEventType.RUN_CANCELED: "run canceled"}
     if event.event_type not in kinds:
         return None
-    detail = f" ({_error_message(event)})" if event.event_type == DagsterEventType.STEP_FAILURE else ""
+    failed = event.event_type in (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE)
+    detail = f" ({_error_message(event)})" if failed and _error_message(event) else ""
     return f"{stamp} {event.step_key or ''} {kinds[event.event_type]}{detail}".replace("  ", " ")
 
 

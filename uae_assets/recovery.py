@@ -45,13 +45,24 @@ def worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
 
 
 def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed worker stays one until its parent reaps it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc (macOS): trust kill(0)
+
+
+def worker_died(instance: DagsterInstance, run_id: str) -> str | None:
+    """Why the run's worker is known to be gone (for a run in progress), else None."""
+    pid = worker_pid(instance, run_id)
+    return None if pid is None or _alive(pid) else f"its run worker (pid {pid}) is gone"
 
 
 def find_stale_runs(instance: DagsterInstance) -> list[StaleRun]:
@@ -72,16 +83,39 @@ def find_stale_runs(instance: DagsterInstance) -> list[StaleRun]:
 
 
 def close_stale_runs(instance: DagsterInstance, mlflow_client=None) -> list[StaleRun]:
-    """Mark stale runs failed, free their pool slots, end their MLflow runs as KILLED; returns them."""
+    """Mark stale runs failed, free their pool slots, end their MLflow runs as KILLED; returns them. Also
+    frees the slots that finished runs still hold (what the daemon does when it runs)."""
     stale = find_stale_runs(instance)
     for item in stale:
-        run = instance.get_run_by_id(item.run_id)
-        instance.report_run_failed(run, f"closed by uae: {item.reason}")
-        if instance.event_log_storage.supports_global_concurrency_limits:
-            instance.event_log_storage.free_concurrency_slots_for_run(item.run_id)
-        if mlflow_client is not None:
-            end_mlflow_runs(mlflow_client, item.run_id)
+        close_run(instance, item, mlflow_client)
+    free_slots_of_finished_runs(instance)
     return stale
+
+
+def close_run(instance: DagsterInstance, item: StaleRun, mlflow_client=None) -> None:
+    run = instance.get_run_by_id(item.run_id)
+    if run is not None and not run.is_finished:
+        instance.report_run_failed(run, f"closed by uae: {item.reason}")
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(item.run_id)
+    if mlflow_client is not None:
+        end_mlflow_runs(mlflow_client, item.run_id)
+
+
+def free_slots_of_finished_runs(instance: DagsterInstance) -> list[str]:
+    """Pool slots still held by runs that have ended (a worker killed while it held the duckdb or mlflow
+    slot): freed, so the next run is not blocked on them. Returns those runs' ids."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    holders = storage.get_concurrency_run_ids()
+    freed = []
+    for run_id in holders:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            storage.free_concurrency_slots_for_run(run_id)
+            freed.append(run_id)
+    return freed
 
 
 def end_mlflow_runs(client, dagster_run_id: str) -> int:

@@ -73,14 +73,15 @@ class World:
             out["champion"] = [str(client.get_model_version_by_alias("uae-encoder-good", "champion").version)
                                ] if versions else []
         indexes = self.root / "data" / "indexes"
-        out["indexes"] = sorted(str(p.relative_to(indexes)) for p in indexes.rglob("*.faiss")) if indexes.is_dir() else []
+        out["indexes"] = sorted(str(p.relative_to(indexes)) for p in indexes.rglob("*.faiss")) if indexes.is_dir() \
+            else []
         return out
 
 
 def make_world(root: Path, student: Path, teacher: Path, papers: int = 30) -> World:
     world = World(root, student, teacher)
     world.write("good.json", json.dumps(synthetic_qasper(papers)))
-    world.write("domains.yaml", f"default: good\ndomains:\n  good:\n    path: {root / 'good.json'}\n    scope: corpus\n")
+    world.write("domains.yaml", f"default: good\ndomains:\n  good:\n    path: {root / 'good.json'}\n")
     (root / "dh").mkdir(parents=True, exist_ok=True)
     (root / "dh" / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())
     return world

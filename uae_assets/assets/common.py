@@ -3,6 +3,7 @@ logging, and loading a registered student."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -25,10 +26,12 @@ def domain_of(context: AssetExecutionContext) -> Domain:
     return get_domain(context.partition_key)
 
 
-def progress_logger(context: AssetExecutionContext, what: str, every_seconds: float = 15.0
+def progress_logger(context: AssetExecutionContext, what: str, every_seconds: float | None = None
                     ) -> Callable[[int, int], None]:
-    """A (done, total) callback that logs to the Dagster run at most every `every_seconds`, with the rate
-    and the time left: `utility labels: 352/1600 (22%), 2.1/s, 9m55s left`."""
+    """A (done, total) callback that logs to the Dagster run at most every `every_seconds` (default
+    $UAE_PROGRESS_SECONDS or 15), with the rate and the time left:
+    `utility labels: 352/1600 (22%), 2.10/s, 9m55s left`."""
+    every_seconds = every_seconds if every_seconds is not None else float(os.environ.get("UAE_PROGRESS_SECONDS", 15))
     started, last = time.monotonic(), [0.0]
 
     def log(done: int, total: int) -> None:
