@@ -2,6 +2,7 @@
 materialize the whole graph into a temporary Dagster instance, DuckDB file and MLflow store, then check
 what each store holds; materialize again and check that nothing is relabeled."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -176,3 +177,32 @@ def test_evaluate_command_adds_llm_reranking_and_token_f1_with_the_real_teacher(
     assert upr["success@5"] == base["success@5"]  # re-ranking the top 5 keeps the same 5 passages
     assert all(0.0 <= s["f1@1"] <= 1.0 for s in report["systems"].values())
     assert upr["latency_ms_p50"] > 10 * base["latency_ms_p50"]  # the teacher reads 5 passages per question
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm is not installed (scripts/setup.sh does)")
+def test_materialize_labels_the_domain_on_the_vllm_backend_like_transformers(first_run):
+    """`uae materialize` with `backend: vllm` labels the same candidate pairs end to end (a Dagster run, the
+    vLLM engine in its worker), under its own teacher_id, with the transformers run's utilities."""
+    root, env, _ = first_run
+    config = (root / "run.yaml").read_text() + "resources:\n  teacher:\n    config: {backend: vllm}\n"
+    (root / "run-vllm.yaml").write_text(config)
+    proc = subprocess.run([sys.executable, "-m", "uae_assets.cli", "materialize", "--config",
+                           str(root / "run-vllm.yaml"),
+                           "--select", "raw_corpus,passages,queries,candidate_sets,utility_labels"],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    con = duckdb.connect(str(root / "data" / "labels.duckdb"), read_only=True)
+    rows = con.execute("SELECT teacher_id, query_id, passage_id, utility FROM utility_labels").fetchall()
+    con.close()
+    by_teacher: dict[str, dict[tuple[str, str], float]] = {}
+    for teacher_id, q, p, u in rows:
+        by_teacher.setdefault(teacher_id, {})[(q, p)] = u
+    assert len(by_teacher) == 2  # the backend is part of the teacher_id: both label sets are kept
+    first, second = by_teacher.values()
+    assert set(first) == set(second) and max(abs(first[k] - second[k]) for k in first) <= 1e-3
+
+    def most_useful(labels: dict[tuple[str, str], float]) -> dict[str, str]:
+        return {q: max((p2 for q2, p2 in labels if q2 == q), key=lambda p2: labels[(q, p2)]) for q, _ in labels}
+
+    top_first, top_second = most_useful(first), most_useful(second)
+    assert sum(top_first[q] == top_second[q] for q in top_first) / len(top_first) >= 0.95
