@@ -95,7 +95,7 @@ def measure(args) -> dict:
         for bs in ((8, 32, 128) if dev != "cpu" else (8,)):
             t = load_teacher(TeacherConfig(model=model_path, batch_size=bs, dtype=dtype), device=dev)
             t.score(reqs[:bs])  # warm-up
-            seconds = timed(lambda: t.score(reqs))
+            seconds = timed(lambda t=t: t.score(reqs))
             out["teacher_pairs_per_s"][f"{dtype}/batch={bs}"] = len(reqs) / seconds
     out["pairs"] = len(reqs)
     out["mean_prompt_tokens"] = statistics.fmean(len(p) + len(a) for p, a in map(t.encode, reqs))
@@ -148,7 +148,8 @@ def render(path: Path) -> Path:
              f"{r['cpu_vs_cuda_max_abs_diff_tiny']:.2e} nats/token |",
              f"| the same, SmolLM2-135M shape, 16 pairs | max abs diff "
              f"{r['cpu_vs_cuda_max_abs_diff_smollm2-135m-shape']:.2e} |", "",
-             f"Labeling throughput ({r.get('pairs', 512)} QASPER pairs, mean {r['mean_prompt_tokens']:.0f} tokens each; "
+             f"Labeling throughput ({r.get('pairs', 512)} QASPER pairs, mean {r['mean_prompt_tokens']:.0f} tokens "
+             "each; "
              "CPU for comparison: ~3.5 pairs/s on the 2-core machine, docs/spine_run.md):", "",
              "| dtype / batch | pairs/s |", "|---|---|"]
     lines += [f"| {k} | {v:,.0f} |" for k, v in r["teacher_pairs_per_s"].items()]

@@ -96,7 +96,8 @@ def main() -> None:
     lines = [
         "# Recompute only what changed", "",
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPU cores "
-        f"({platform.machine()}), no GPU, by `.venv/bin/python bench/incremental.py` (after `bash scripts/run.sh`).", "",
+        f"({platform.machine()}), no GPU, by `.venv/bin/python bench/incremental.py` "
+        "(after `bash scripts/run.sh`).", "",
         "| target | measured | goal |", "|---|---|---|",
         f"| no-change re-run of the whole graph, domain `{args.domain}` | {rerun['seconds']:.1f} s, "
         f"{rerun['teacher_requests']} teacher requests, {rerun['pairs_reused']} labels reused, training reused: "

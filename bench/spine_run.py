@@ -38,7 +38,8 @@ def main() -> None:
         run_stats = instance.get_run_stats(run.run_id)
     report = json.loads((data_dir() / "reports" / args.domain / "eval_report.json").read_text())
     lines = [f"# Default run: domain `{args.domain}`", "",
-             f"Dagster run `{run.run_id}`, {datetime.fromtimestamp(run_stats.start_time, timezone.utc):%Y-%m-%d %H:%M} UTC, "
+             f"Dagster run `{run.run_id}`, "
+             f"{datetime.fromtimestamp(run_stats.start_time, timezone.utc):%Y-%m-%d %H:%M} UTC, "
              f"on {os.cpu_count()} CPU cores ({platform.machine()}), no GPU. Made by `bash scripts/run.sh` then "
              "`.venv/bin/python bench/spine_run.py`.", "",
              "| asset step | wall time (s) |", "|---|---|"]

@@ -13,9 +13,9 @@ def metrics_table(report: dict) -> dict[str, list]:
     return table
 
 
-def gains_figure(report: dict, title: str, metrics: tuple[str, ...] = ("success@1", "map")):
-    """Bars of relative gain over the baseline per system and metric, with 95 % intervals; None when the
-    report has no baseline gains."""
+def gains_figure(report: dict, title: str, metrics: tuple[str, ...] = ("success@1", "map"), ax=None):
+    """Bars of relative gain over the baseline per system and metric, with 95 % intervals, on `ax` (a new
+    figure when None); None when the report has no baseline gains."""
     key = next((k for k in report if k.startswith("relative_gain_vs_")), None)
     if key is None or not report[key]:
         return None
@@ -26,7 +26,9 @@ def gains_figure(report: dict, title: str, metrics: tuple[str, ...] = ("success@
 
     gains, intervals = report[key], report.get(key.replace("relative_gain", "gain_ci95"), {})
     systems = list(gains)
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(systems), 3.4))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 + 1.1 * len(systems), 3.4))
+    fig = ax.figure
     width = 0.8 / len(metrics)
     for i, metric in enumerate(metrics):
         xs = [j + (i - (len(metrics) - 1) / 2) * width for j in range(len(systems))]

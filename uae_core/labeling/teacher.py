@@ -117,6 +117,11 @@ class Scorer(Protocol):
     config: TeacherConfig
     teacher_id: str
 
+    def question_prompt(self, passage: str) -> list[int]:
+        """The question prompt with this passage: what the teacher continues to write a question for it."""
+        fields = {"passage": self.prompts.ids(passage)[: self.config.max_passage_tokens]}
+        return self.prompts.render(self._templates[("question", True)], fields)
+
     def score(self, requests: Sequence[ScoreRequest]) -> list[tuple[float, int]]: ...
 
 
@@ -191,6 +196,11 @@ class Teacher:
                 joined += (p.literal("\n\n") if i else []) + p.ids(text)[: c.max_passage_tokens]
             fields["passage"] = joined
         return p.render(self._templates[("answer", bool(passages))], fields)
+
+    def question_prompt(self, passage: str) -> list[int]:
+        """The question prompt with this passage: what the teacher continues to write a question for it."""
+        fields = {"passage": self.prompts.ids(passage)[: self.config.max_passage_tokens]}
+        return self.prompts.render(self._templates[("question", True)], fields)
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[tuple[float, int]]:
         """(mean target-token log-likelihood, target token count) per request, in input order."""

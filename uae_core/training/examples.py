@@ -49,3 +49,19 @@ def training_key(examples: Sequence[TrainExample], config: TrainConfig, base_fin
         digest.update(json.dumps([ex.question, ex.passage_ids, ex.passages, [round(u, 6) for u in ex.utilities],
                                   ex.is_gold]).encode())
     return digest.hexdigest()[:20]
+
+
+def hard_label_examples(candidate_sets: Sequence[CandidateSet], queries: dict, passages: dict) -> list[TrainExample]:
+    """The hard-label baseline's examples: each question's annotated gold passages first, then its retrieved
+    candidates as negatives (no teacher utilities: it learns from evidence annotations, which UAE does not
+    need). Questions without gold are left out."""
+    out = []
+    for c in candidate_sets:
+        q = queries[c.query_id]
+        gold = [p for p in q.gold_passage_ids if p in passages]
+        pids = tuple(dict.fromkeys([*gold, *c.passage_ids]))
+        if not gold or len(pids) < 2:
+            continue
+        out.append(TrainExample(q.question, pids, tuple(passages[p].text for p in pids), (0.0,) * len(pids),
+                                tuple(p in gold for p in pids)))
+    return out
