@@ -97,7 +97,8 @@ def render(r: dict, path: Path) -> None:
              f"{r['pairs']} QASPER labeling requests (mean {r['mean_tokens']:.0f} tokens: prompt + answer), "
              "scored by both backends in alternating rounds of the same requests; the packaged SmolLM2-135M "
              "teacher, fp32.", "",
-             "| backend | pairs/s | 1M pairs take | start (load + warm-up) | answers, tokens/s |", "|---|---|---|---|---|"]
+             "| backend | pairs/s | 1M pairs take | start (load + warm-up) | answers, tokens/s |",
+             "|---|---|---|---|---|"]
     for backend, pps in rate.items():
         gen = r["generation"][backend]
         lines.append(f"| {backend} ({r['device']}) | {pps:.2f} | {1e6 / pps / 3600:.0f} h | "
