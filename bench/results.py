@@ -186,6 +186,7 @@ def train_stage(args, size: Size, domains: list[str]) -> None:
     from uae_core.retrieval.encoder import load_student
     from uae_core.tracking.runs import experiment_id
 
+    MLflowResource().client()  # the pipeline's tracking store: set before the benchmark's run starts
     scorers = {d: Scorer(d, size, args.cache) for d in domains}
     experiment = f"uae-bench-{args.size}"
     with mlflow.start_run(experiment_id=experiment_id(experiment, MLflowResource().artifacts()),

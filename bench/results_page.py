@@ -47,6 +47,8 @@ def targets(results: dict) -> list[str]:
     def over_base(metric: str):
         def check(s):
             g = s["uae"]["gain"][metric]
+            if g is None:
+                return "n/a (the base encoder scores 0)"
             return f"{'met' if g[0] >= 0.30 and g[1] > 0 else 'missed'}: {gain_cell(g)}"
         return check
 

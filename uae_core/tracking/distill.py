@@ -83,9 +83,10 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             "training_key": key, "objective": config.objective, **tracking.tags}
     exp = experiment_id(tracking.experiment or experiment_name(tracking.domain), tracking.artifact_root)
     if tracking.parent_run_id:
-        tags["mlflow.parentRunId"] = tracking.parent_run_id
+        tags["mlflow.parentRunId"] = tracking.parent_run_id  # nested under it (also when it is not active here)
     total_steps = config.epochs * -(-len(examples) // config.batch_queries)
-    with mlflow.start_run(experiment_id=exp, run_name=f"{tracking.domain}-{config.objective}", tags=tags) as run:
+    with mlflow.start_run(experiment_id=exp, run_name=f"{tracking.domain}-{config.objective}", tags=tags,
+                          nested=tracking.parent_run_id is not None) as run:
         mlflow.log_params({**asdict(config), "train_queries": len(examples),
                            "candidates_k": max((len(ex.passage_ids) for ex in examples), default=0)})
         if tracking.dataset is not None:

@@ -1,0 +1,41 @@
+"""The benchmark's plumbing end to end at its smoke size, on two synthetic domains with tiny random models:
+every stage runs, every system lands in results.json with gains and intervals, and the page renders."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.helpers import REPO, synthetic_qasper
+
+
+def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_dir):
+    for name, start in (("alpha", 0), ("beta", 100)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(synthetic_qasper(40, start=start)))
+    (tmp_path / "domains.yaml").write_text(
+        f"default: alpha\ndomains:\n  alpha:\n    path: {tmp_path / 'alpha.json'}\n"
+        f"  beta:\n    path: {tmp_path / 'beta.json'}\n")
+    env = {**os.environ, "UAE_DOMAINS": str(tmp_path / "domains.yaml"), "UAE_DATA_DIR": str(tmp_path / "data"),
+           "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "bench/results.py", "--size", "smoke", "--student", str(tiny_student_dir),
+                           "--teacher", str(tiny_teacher_dir), "--out", str(tmp_path / "docs"), "--quiet"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = json.loads((tmp_path / "data" / "results" / "smoke" / "results.json").read_text())
+    assert list(results["domains"]) == ["alpha", "beta"]
+    for name, domain in results["domains"].items():
+        systems = domain["systems"]
+        assert {"bm25", "base", "hybrid_base", "uae", "hybrid_uae", "hard_label"} <= set(systems)
+        assert all(len(row["gain"]["map"]) == 3 for s, row in systems.items() if s != "base" and row["gain"]["map"])
+        assert domain["labels"]["labeling"]["pairs_total"] > 0
+    assert "uae_from_alpha" in results["domains"]["beta"]["systems"]  # the first domain's model, zero-shot
+    assert set(results["answers"]["alpha"]["systems"]) >= {"bm25", "base", "llm_rerank", "uae"}
+    page = (tmp_path / "docs" / "results.md").read_text()
+    assert "## Targets" in page and "## alpha: test split" in page and (tmp_path / "docs" / "results_gains.png").is_file()
+    from mlflow import MlflowClient  # every training is an MLflow run nested under the benchmark's run
+
+    uri = f"sqlite:///{tmp_path / 'data' / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("uae-bench-smoke").experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and len(runs) - 1 == 5  # (uae, hard_label) x 1 seed x 2 domains + the sweep default
