@@ -23,7 +23,7 @@ def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_d
     assert proc.returncode == 0, proc.stderr[-4000:]
     results = json.loads((tmp_path / "data" / "results" / "smoke" / "results.json").read_text())
     assert list(results["domains"]) == ["alpha", "beta"]
-    for name, domain in results["domains"].items():
+    for domain in results["domains"].values():
         systems = domain["systems"]
         assert {"bm25", "base", "hybrid_base", "uae", "hybrid_uae", "hard_label"} <= set(systems)
         assert all(len(row["gain"]["map"]) == 3 for s, row in systems.items() if s != "base" and row["gain"]["map"])
@@ -31,7 +31,8 @@ def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_d
     assert "uae_from_alpha" in results["domains"]["beta"]["systems"]  # the first domain's model, zero-shot
     assert set(results["answers"]["alpha"]["systems"]) >= {"bm25", "base", "llm_rerank", "uae"}
     page = (tmp_path / "docs" / "results.md").read_text()
-    assert "## Targets" in page and "## alpha: test split" in page and (tmp_path / "docs" / "results_gains.png").is_file()
+    assert "## Targets" in page and "## alpha: test split" in page
+    assert (tmp_path / "docs" / "results_gains.png").is_file()
     from mlflow import MlflowClient  # every training is an MLflow run nested under the benchmark's run
 
     uri = f"sqlite:///{tmp_path / 'data' / 'mlflow' / 'mlflow.db'}"
