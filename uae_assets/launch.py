@@ -124,6 +124,10 @@ def _describe(entry) -> str | None:
     kinds = {DagsterEventType.STEP_START: "started", DagsterEventType.STEP_SUCCESS: "done",
              DagsterEventType.STEP_FAILURE: "FAILED", DagsterEventType.RUN_FAILURE: "run FAILED",
              DagsterEventType.RUN_SUCCESS: "run succeeded", DagsterEventType.RUN_CANCELED: "run canceled"}
+    if event.event_type == DagsterEventType.ENGINE_EVENT and "blocked by limit for pool" in (event.message or ""):
+        pool = event.message.rsplit(" ", 1)[-1]
+        return (f"{stamp} {event.step_key} waits: another run holds the `{pool}` pool (one writer at a time); "
+                "it starts when that run's step ends")
     if event.event_type not in kinds:
         return None
     failed = event.event_type in (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE)

@@ -1,0 +1,89 @@
+"""docs/reliability.md: every case of the reliability catalogue (tests/reliability/cases.py) run against the
+real CLI in a world that already holds a trained domain, with the exit code and the error line each gives.
+
+    .venv/bin/python bench/reliability.py          # ~5 minutes on 2 cores; the suite asserts the same cases
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.reliability.cases import CASES  # noqa: E402
+from tests.reliability.world import make_world  # noqa: E402
+
+
+def tiny_models(root: Path) -> tuple[Path, Path]:
+    """The test suite's tiny random student and teacher (tests/conftest.py builds the same)."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
+
+    from uae_core.weights import DEFAULT_STUDENT, packaged_location
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(packaged_location(DEFAULT_STUDENT)[0])
+    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=256)).save_pretrained(root / "hf")
+    tokenizer.save_pretrained(root / "hf")
+    SentenceTransformer(modules=[models.Transformer(str(root / "hf"), max_seq_length=64),
+                                 models.Pooling(32, pooling_mode="mean")]).save(str(root / "student"))
+    LlamaForCausalLM(LlamaConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
+                                 num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                                 max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id)
+                     ).save_pretrained(root / "teacher")
+    tokenizer.save_pretrained(root / "teacher")
+    return root / "student", root / "teacher"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        student, teacher = tiny_models(root / "models")
+        world = make_world(root / "world", student, teacher)
+        done = world.uae("materialize", "--config", str(world.run_config()))
+        assert done.returncode == 0, done.stderr[-3000:]
+        before = world.stored()
+        rows = []
+        for case in CASES:
+            w = dataclasses.replace(world, overrides={})
+            case.setup(w)
+            proc = w.uae(*case.args(w))
+            lines = [x for x in (proc.stderr + proc.stdout).splitlines() if x.startswith(("error:", "uae: error"))]
+            message = (lines[-1] if lines else "(exit 0: " + proc.stdout.splitlines()[0] + ")").replace(tmp, "…")
+            kept = "yes" if w.stored() == before else "NO"
+            rows.append(f"| {case.what} | `uae {' '.join(case.args(w)).replace(tmp, '…')}` | {proc.returncode} | "
+                        f"{message.replace('|', '/')} | {kept} |")
+            print(case.name, proc.returncode, message[:120], flush=True)
+    lines = ["# Reliability: what `uae` answers to bad input and faults", "",
+             f"Made by `.venv/bin/python bench/reliability.py` on {datetime.now(timezone.utc):%Y-%m-%d}: each case "
+             "of `tests/reliability/cases.py` run against the real CLI in a world that already holds a trained domain "
+             "(labels in DuckDB, a registered champion, an index). The suite asserts the same cases "
+             "(tests/reliability/test_catalogue.py: exit code, the fragments naming file / record / field, no "
+             "traceback, nothing stored lost or changed). `…` stands for the temporary folder.", "",
+             "| mistake or fault | command | exit | what it says | stored state kept |", "|---|---|---|---|---|",
+             *rows, "",
+             "## Crashes (tests/reliability/test_kill.py)", "",
+             "| fault | what happens |", "|---|---|",
+             "| kill -9 of the run's worker while it labels | the command notices within seconds, prints `error: its run "
+             "worker (pid N) is gone` and exits 1; the run is marked failed and its pool slots freed; the labels it "
+             "committed (every `chunk_pairs` pairs) stay; `uae materialize` again completes and reuses them |",
+             "| kill -9 of the run's worker while it trains | the same; its MLflow run is ended as KILLED; the re-run "
+             "asks the teacher nothing and trains again (training restarts: a default training takes minutes) |",
+             "| a run left STARTED by a worker that died while nothing watched it | the next `uae materialize` closes "
+             "it first (`closed run …`): failed, slots freed, MLflow runs KILLED |",
+             "| Ctrl-C on `uae materialize` | the run is terminated through the run launcher, exit 130 |",
+             "| a second `uae materialize` of a domain while its run is in progress | refused in one line, naming the "
+             "run (runs of other domains wait for the `duckdb`/`mlflow` pool slots instead) |", ""]
+    (REPO / "docs" / "reliability.md").write_text("\n".join(lines))
+    print(REPO / "docs" / "reliability.md")
+
+
+if __name__ == "__main__":
+    main()
