@@ -71,8 +71,9 @@ def main() -> None:
              *rows, "",
              "## Crashes (tests/reliability/test_kill.py)", "",
              "| fault | what happens |", "|---|---|",
-             "| kill -9 of the run's worker while it labels | the command notices within seconds, prints `error: its run "
-             "worker (pid N) is gone` and exits 1; the run is marked failed and its pool slots freed; the labels it "
+             "| kill -9 of the run's worker while it labels | the command notices within seconds, prints `error: its "
+             "run worker (pid N) is gone` and exits 1; the run is marked failed and its pool slots freed; the labels "
+             "it "
              "committed (every `chunk_pairs` pairs) stay; `uae materialize` again completes and reuses them |",
              "| kill -9 of the run's worker while it trains | the same; its MLflow run is ended as KILLED; the re-run "
              "asks the teacher nothing and trains again (training restarts: a default training takes minutes) |",
