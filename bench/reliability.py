@@ -15,37 +15,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.helpers import build_tiny_student, build_tiny_teacher  # noqa: E402
 from tests.reliability.cases import CASES  # noqa: E402
 from tests.reliability.world import make_world  # noqa: E402
-
-
-def tiny_models(root: Path) -> tuple[Path, Path]:
-    """The test suite's tiny random student and teacher (tests/conftest.py builds the same)."""
-    import torch
-    from sentence_transformers import SentenceTransformer, models
-    from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
-
-    from uae_core.weights import DEFAULT_STUDENT, packaged_location
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(packaged_location(DEFAULT_STUDENT)[0])
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, max_position_embeddings=256)).save_pretrained(root / "hf")
-    tokenizer.save_pretrained(root / "hf")
-    SentenceTransformer(modules=[models.Transformer(str(root / "hf"), max_seq_length=64),
-                                 models.Pooling(32, pooling_mode="mean")]).save(str(root / "student"))
-    LlamaForCausalLM(LlamaConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
-                                 num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
-                                 max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id)
-                     ).save_pretrained(root / "teacher")
-    tokenizer.save_pretrained(root / "teacher")
-    return root / "student", root / "teacher"
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        student, teacher = tiny_models(root / "models")
+        student, teacher = build_tiny_student(root / "student"), build_tiny_teacher(root / "teacher")
         world = make_world(root / "world", student, teacher)
         done = world.uae("materialize", "--config", str(world.run_config()))
         assert done.returncode == 0, done.stderr[-3000:]

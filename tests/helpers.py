@@ -46,3 +46,40 @@ def synthetic_qasper(n_papers: int, start: int = 0) -> dict:
                        answer(spans=[f"{t[1]} accuracy"], evidence=[paragraphs[1]]))]
         papers[f"paper-{i:03d}"] = make_paper(paragraphs, qas)
     return papers
+
+
+def build_tiny_student(out: Path) -> Path:
+    """A 2-layer, 32-wide BERT with random weights and MiniLM's tokenizer, saved as a sentence-transformers
+    folder under `out` (returned): a real student that trains and encodes in milliseconds."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from uae_core.weights import DEFAULT_STUDENT, packaged_location
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(packaged_location(DEFAULT_STUDENT)[0])
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=256)
+    BertModel(config).save_pretrained(out / "hf")
+    tokenizer.save_pretrained(out / "hf")
+    transformer = models.Transformer(str(out / "hf"), max_seq_length=64)
+    SentenceTransformer(modules=[transformer, models.Pooling(32, pooling_mode="mean")]).save(str(out / "st"))
+    return out / "st"
+
+
+def build_tiny_teacher(out: Path) -> Path:
+    """A 2-layer Llama with random weights (and MiniLM's tokenizer) saved in `out`: a real causal LM teacher."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from uae_core.weights import DEFAULT_STUDENT, packaged_location
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(packaged_location(DEFAULT_STUDENT)[0])
+    config = LlamaConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                         max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id)
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
