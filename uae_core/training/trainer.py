@@ -51,6 +51,8 @@ class TrainConfig:
         gradient_checkpointing: trade compute for memory (~3x less activation memory).
         embed_chunk_size: texts per forward pass, length-sorted (less padding: bench/train_step.py).
         seed: shuffling and initialisation seed.
+        merge_base: after training, move this share of the way back to the base weights (weight-space
+            ensembling, WiSE-FT): keeps what the base knew that a small training set would overwrite.
     """
 
     objective: Objective = "uae"
@@ -68,6 +70,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     embed_chunk_size: int = 8
     seed: int = 0
+    merge_base: float = 0.0
 
     def __post_init__(self) -> None:
         me = "TrainConfig"
@@ -82,6 +85,7 @@ class TrainConfig:
         require(0 <= self.lam <= 1, me, "lam", f"must be in [0, 1], got {self.lam}")
         require(self.max_seq_length >= 8, me, "max_seq_length", f"must be at least 8, got {self.max_seq_length}")
         require(self.embed_chunk_size >= 1, me, "embed_chunk_size", f"must be at least 1, got {self.embed_chunk_size}")
+        require(0 <= self.merge_base < 1, me, "merge_base", f"must be in [0, 1), got {self.merge_base}")
 
 
 @dataclass
@@ -149,6 +153,7 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+    base_weights = {k: v.detach().clone() for k, v in model.state_dict().items()} if config.merge_base else None
     order = list(range(len(examples)))
     rng = random.Random(config.seed)
     result = TrainResult()
@@ -173,6 +178,16 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
                 on_step(result.steps, {"loss": losses[-1], "lr": schedule.get_last_lr()[0], "epoch": epoch})
         result.epoch_losses.append(sum(losses) / len(losses))
     bar.close()
+    if base_weights is not None:
+        merge_weights(model, base_weights, config.merge_base)
     model.eval()
     result.seconds = time.perf_counter() - started
     return result
+
+
+@torch.no_grad()
+def merge_weights(model: torch.nn.Module, base_weights: dict[str, torch.Tensor], share: float) -> None:
+    """model <- (1 - share) * model + share * base, for every floating-point tensor (WiSE-FT)."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point():
+            tensor.mul_(1 - share).add_(base_weights[name].to(tensor.device), alpha=share)
