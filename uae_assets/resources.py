@@ -43,12 +43,19 @@ class Storage(ConfigurableResource):
 
 
 class LabelStoreResource(ConfigurableResource):
-    """The DuckDB file of utility labels. One writing process at a time (see the `duckdb` pool)."""
+    """The DuckDB file of utility labels. One process opens it at a time (the `duckdb` pool); labeling
+    shards write Parquet chunks beside it instead."""
 
     path: str = Field(default="", description="DuckDB file; empty = <data dir>/labels.duckdb.")
 
     def db_path(self) -> Path:
         return Path(self.path or data_dir() / "labels.duckdb")
+
+    def chunks_root(self) -> Path:
+        """Where labeling shards write Parquet chunks until the merge stores them: beside the DuckDB file
+        (labels.duckdb -> labels.shards/), so that each store has its own."""
+        db = self.db_path()
+        return db.with_name(f"{db.stem}.shards")
 
     @contextmanager
     def open(self, read_only: bool = False) -> Iterator[LabelStore]:

@@ -1,9 +1,10 @@
 """What can be checked of the cluster deployment without a cluster: deploy/dagster/dagster.yaml passes
 Dagster's instance schema and builds a real instance (PostgreSQL storage on the session's server,
-K8sRunLauncher from an offline kubeconfig); the pod the k8s_job_executor would create for utility_labels
-asks for a GPU and runs the teacher on cuda, with the op tag's default and with deploy/helm/values.yaml's
-override; the Helm values agree with dagster.yaml and name the code location and env vars the code reads;
-the MLflow manifest's and server.sh's options are ones the installed `mlflow server` accepts."""
+K8sRunLauncher from an offline kubeconfig); the pod the k8s_job_executor would create for each labeling
+shard of utility_labels (its label_shard step) asks for a GPU and runs the teacher on cuda, with the op
+tag's default and with deploy/helm/values.yaml's override; the Helm values agree with dagster.yaml and name
+the code location and env vars the code reads; the MLflow manifest's and server.sh's options are ones the
+installed `mlflow server` accepts."""
 
 from __future__ import annotations
 
@@ -120,9 +121,11 @@ def step_pod(instance, step_tags: dict[str, str]):
 
 
 def labeling_tags(extra_env: dict[str, str] | None = None) -> dict[str, str]:
-    """utility_labels' op tags as the code location defines them (a fresh process: they are read at import)."""
+    """The tags of utility_labels' label_shard op (the step that loads the teacher) as the code location defines
+    them (a fresh process: they are read at import)."""
     code = ("import json; from uae_assets.definitions import defs; "
-            "print(json.dumps(dict(defs.resolve_job_def('uae_pipeline').graph.node_named('utility_labels').tags)))")
+            "labels = defs.resolve_job_def('uae_pipeline').graph.node_named('utility_labels').definition; "
+            "print(json.dumps(dict(labels.node_named('label_shard').tags)))")
     env = {**os.environ, **(extra_env or {})}
     proc = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=300)
@@ -144,9 +147,10 @@ def assert_gpu_step(spec):
 
 
 def test_the_labeling_step_pod_gets_a_gpu(cluster_instance):
-    from uae_assets.assets.utility_labels import GPU_POD, utility_labels
+    from uae_assets.assets.utility_labels import GPU_POD, label_shard, utility_labels
 
-    tags = dict(utility_labels.op.tags)
+    tags = dict(label_shard.tags)
+    assert dict(utility_labels.node_def.node_named("label_shard").tags) == tags
     if not os.environ.get("UAE_LABELING_K8S_CONFIG"):
         assert json.loads(tags["dagster-k8s/config"]) == GPU_POD
     container = assert_gpu_step(step_pod(cluster_instance, tags))

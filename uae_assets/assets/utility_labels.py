@@ -1,24 +1,54 @@
-"""utility_labels: the teacher's utility of every candidate, in DuckDB; only missing keys are computed."""
+"""utility_labels: the teacher's utility of every candidate, in DuckDB; only missing keys are computed.
+
+A graph of three steps (uae_core/labeling/shards.py has the method):
+
+    plan_label_shards   reads the DuckDB store once (read-only) and splits the candidate pairs into `shards`
+                        by question (pool `duckdb`)
+    label_shard         one step per shard, mapped over the plan: loads the teacher and writes Parquet
+                        chunks, never DuckDB; with UAE_EXECUTOR=multiprocess (or k8s, one GPU pod each) the
+                        shards run side by side
+    merge_label_shards  the only DuckDB writer (pool `duckdb`): inserts every pending chunk in one
+                        transaction, deletes them, and returns the LabelSet and its check
+
+A killed run leaves its committed chunks; the next run's shards count them as done and its merge stores
+them. `shards: 1` (the default) is one labeling step, as before.
+"""
 
 import json
 import os
 import statistics
 
-from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from dagster import (
+    AssetIn,
+    Config,
+    ConfigMapping,
+    DynamicOut,
+    DynamicOutput,
+    In,
+    MetadataValue,
+    Nothing,
+    OpExecutionContext,
+    Out,
+    Output,
+    graph_asset,
+    op,
+)
 from pydantic import Field
 
 from uae_assets import checks
 from uae_assets.assets.common import domain_partitions, eager, progress_logger
-from uae_assets.assets.sources import teacher_model
 from uae_assets.resources import LabelStoreResource, TeacherResource
 from uae_core.data import Passage, Query
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelSet
-from uae_core.labeling.labeler import label_candidates
+from uae_core.labeling.labeler import LabelingStats
+from uae_core.labeling.shards import ShardWork, Snapshot, merge_shards, plan_work
+from uae_core.labeling.shards import label_shard as label_one_shard
 
-# This step's own pod under the k8s_job_executor (UAE_EXECUTOR=k8s, deploy/README.md): one GPU, the usual
-# GPU-node taint tolerated, the teacher on cuda. $UAE_LABELING_K8S_CONFIG (JSON, the same shape) replaces it,
-# e.g. with the cluster's GPU node pool (deploy/helm/values.yaml). Every other executor ignores the tag.
+# The labeling steps' own pods under the k8s_job_executor (UAE_EXECUTOR=k8s, deploy/README.md): one GPU each,
+# the usual GPU-node taint tolerated, the teacher on cuda. $UAE_LABELING_K8S_CONFIG (JSON, the same shape)
+# replaces it, e.g. with the cluster's GPU node pool (deploy/helm/values.yaml). Every other executor ignores
+# the tag. Only label_shard loads the teacher: the plan and the merge run in ordinary pods.
 GPU_POD = {"container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}},
                                 "env": [{"name": "UAE_TEACHER_DEVICE", "value": "cuda"}]},
            "pod_spec_config": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
@@ -27,34 +57,79 @@ LABELING_K8S_CONFIG = json.loads(os.environ.get("UAE_LABELING_K8S_CONFIG") or "n
 
 
 class LabelingConfig(Config):
-    chunk_pairs: int = Field(default=32, description="Pairs per committed DuckDB chunk: the most a crash can lose.")
+    chunk_pairs: int = Field(default=32, ge=1, description="Pairs per committed chunk (a Parquet file of a "
+                             "shard): the most a crash can lose.")
+    shards: int = Field(default=1, ge=1, description="Labeling steps, each a share of the questions: with "
+                        "UAE_EXECUTOR=multiprocess (or k8s) they run side by side; 1 = one step.")
 
 
-@asset(partitions_def=domain_partitions, group_name="labels", code_version="2", pool="duckdb",
-       deps=[teacher_model], automation_condition=eager, kinds={"duckdb"},
-       check_specs=checks.UTILITY_LABELS,
-       op_tags={"dagster-k8s/config": LABELING_K8S_CONFIG})
-def utility_labels(context: AssetExecutionContext, config: LabelingConfig, candidate_sets: list[CandidateSet],
-                   passages: list[Passage], queries: list[Query], teacher: TeacherResource,
-                   labels: LabelStoreResource):
-    """Teacher utility of every candidate, stored in DuckDB keyed by (teacher_id, question, passage)."""
+def _labeling_config(values: dict) -> dict:
+    """The asset's config (ops.utility_labels.config, as before it was a graph) is the plan step's, which
+    checks the ranges when it starts (and uae_assets/run_config.py before the run is launched)."""
+    return {"plan_label_shards": {"config": dict(values)}}
+
+
+@op(ins={"teacher_model": In(Nothing)}, out=DynamicOut(ShardWork), pool="duckdb")
+def plan_label_shards(context: OpExecutionContext, config: LabelingConfig, candidate_sets: list[CandidateSet],
+                      passages: list[Passage], queries: list[Query], teacher: TeacherResource,
+                      labels: LabelStoreResource):
+    """Read what DuckDB holds for the teacher once, and give each shard its questions and their rows."""
+    teacher_id = teacher.teacher_id()  # no model load
+    snapshot = Snapshot.read(labels.db_path(), teacher_id)
+    work = plan_work(teacher_id, candidate_sets, {q.query_id: q for q in queries},
+                     {p.passage_id: p for p in passages}, snapshot, config.shards, config.chunk_pairs)
+    context.log.info(f"{len(candidate_sets)} questions in {len(work)} shard(s): "
+                     + ", ".join(f"shard {w.index}: {w.pairs} pairs" for w in work))
+    for w in work:
+        yield DynamicOutput(w, mapping_key=f"shard_{w.index}")
+
+
+@op(tags={"dagster-k8s/config": LABELING_K8S_CONFIG})
+def label_shard(context: OpExecutionContext, work: ShardWork, teacher: TeacherResource,
+                labels: LabelStoreResource) -> tuple[LabelingStats, bool]:
+    """Label one shard's missing pairs into Parquet chunks; (its stats, whether the teacher was loaded)."""
     model = teacher.load()
+    what = "utility labels" if work.count == 1 else f"utility labels, shard {work.index + 1} of {work.count}"
+    stats = label_one_shard(model, labels.chunks_root(), work, progress=progress_logger(context, what))
+    return stats, model.loaded
+
+
+@op(pool="duckdb", out={"labels": Out(LabelSet), "check": Out(Nothing)})
+def merge_label_shards(context: OpExecutionContext, candidate_sets: list[CandidateSet],
+                       shards: list[tuple[LabelingStats, bool]], teacher: TeacherResource,
+                       labels: LabelStoreResource):
+    """Store every pending chunk in DuckDB (the run's only writer) and read the candidates' labels back."""
+    teacher_id = teacher.teacher_id()
+    stats = LabelingStats.combine(s for s, _ in shards)
     with labels.open() as store:
-        store.register_teacher(model.teacher_id, teacher.config_json())
-        stats = label_candidates(model, store, candidate_sets, {q.query_id: q for q in queries},
-                                 {p.passage_id: p for p in passages}, config.chunk_pairs,
-                                 progress=progress_logger(context, "utility labels"))
+        store.register_teacher(teacher_id, teacher.config_json())
+        merged = merge_shards(store, labels.chunks_root(), teacher_id)
         wanted = tuple(c.query_id for c in candidate_sets)
-        utilities = store.utilities(model.teacher_id, wanted)
+        utilities = store.utilities(teacher_id, wanted)
         stored_total = store.count()
+    context.log.info(f"merged {merged.files} chunk files ({merged.labels} labels, {merged.baselines} baselines) "
+                     f"into {labels.db_path()} in {merged.seconds:.1f}s")
     candidates = {c.query_id: set(c.passage_ids) for c in candidate_sets}
     covered = {q: {p: u for p, u in per_q.items() if p in candidates[q]} for q, per_q in utilities.items()}
     values = [u for per_q in utilities.values() for u in per_q.values()]
     best = [max(per_q.values()) for per_q in utilities.values() if per_q]
-    yield Output(LabelSet(model.teacher_id, str(labels.db_path()), covered), metadata={
-        "teacher_id": model.teacher_id, "db_path": MetadataValue.path(str(labels.db_path())),
+    yield Output(LabelSet(teacher_id, str(labels.db_path()), covered), output_name="labels", metadata={
+        "teacher_id": teacher_id, "db_path": MetadataValue.path(str(labels.db_path())),
         **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in stats.as_dict().items()},
-        "labels_in_store": stored_total, "teacher_loaded": model.loaded,
+        "labels_in_store": stored_total, "teacher_loaded": any(loaded for _, loaded in shards),
         "utility_mean": round(statistics.fmean(values), 4) if values else 0.0,
-        "queries_with_helpful_passage": sum(b > 0 for b in best)})
+        "queries_with_helpful_passage": sum(b > 0 for b in best),
+        "shards": len(shards), "chunks_merged": merged.files})
     yield checks.labels_check(stats.pairs_total - stats.pairs_unlabelable, covered)
+
+
+@graph_asset(partitions_def=domain_partitions, group_name="labels", code_version="2",
+             ins={"teacher_model": AssetIn(dagster_type=Nothing)}, automation_condition=eager, kinds={"duckdb"},
+             check_specs=checks.UTILITY_LABELS,
+             config=ConfigMapping(config_fn=_labeling_config, config_schema=LabelingConfig.to_config_schema()))
+def utility_labels(candidate_sets, passages, queries, teacher_model):
+    """Teacher utility of every candidate, stored in DuckDB keyed by (teacher_id, question, passage); labeled
+    in `shards` steps that write Parquet chunks, merged by one step."""
+    shards = plan_label_shards(candidate_sets, passages, queries, teacher_model=teacher_model)
+    labels, check = merge_label_shards(candidate_sets, shards.map(label_shard).collect())
+    return {"result": labels, checks.UTILITY_LABELS[0].get_python_identifier(): check}

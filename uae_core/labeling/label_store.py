@@ -3,7 +3,8 @@
 Labels are expensive (a teacher forward pass each), so they are written in small committed chunks as they
 are computed, and every run first asks which keys are missing: a killed run resumes where it stopped, an
 unchanged re-run asks the teacher nothing, and a new teacher_id relabels without touching the old labels.
-DuckDB allows one writing process per file: open the store from one process at a time.
+DuckDB allows one writing process per file: open the store from one process at a time. Labeling that runs
+in several processes writes Parquet chunks instead and merges them here (labeling/shards.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ CREATE TABLE IF NOT EXISTS utility_labels (
 ALTER TABLE answer_baselines ADD COLUMN IF NOT EXISTS input_sha VARCHAR;
 ALTER TABLE utility_labels ADD COLUMN IF NOT EXISTS input_sha VARCHAR;
 """
+BASELINE_COLUMNS = "teacher_id, query_id, ll_without, n_answer_tokens, input_sha"
+LABEL_COLUMNS = "teacher_id, query_id, passage_id, ll_with, ll_without, n_answer_tokens, utility, input_sha"
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,25 @@ class LabelStore:
             "n_answer_tokens, utility, input_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(teacher_id, x.query_id, x.passage_id, x.ll_with, x.ll_without, x.n_answer_tokens, x.utility,
               x.input_sha) for x in labels])
+
+    def add_tables(self, baselines, labels) -> None:
+        """Insert Arrow tables of baselines and labels (columns named as in the tables below, teacher_id
+        included) in one transaction, replacing rows with equal keys: all of them are stored, or none."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for table, name, columns in ((baselines, "answer_baselines", BASELINE_COLUMNS),
+                                         (labels, "utility_labels", LABEL_COLUMNS)):
+                if table is not None and table.num_rows:
+                    self.con.register("incoming_rows", table)
+                    try:
+                        self.con.execute(f"INSERT OR REPLACE INTO {name} ({columns}) SELECT {columns} "
+                                         "FROM incoming_rows")
+                    finally:
+                        self.con.unregister("incoming_rows")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
 
     def utilities(self, teacher_id: str, query_ids: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
         """query_id -> {passage_id: utility} for one teacher."""

@@ -2,23 +2,39 @@
 
 utility(q, d) = ll(target | q, d) - ll(target | q): the target is the reference answer (averaged over
 annotators under the `answer_policy`), or the question itself for a question without answers.
+
+Labels go to a `LabelSink`: the DuckDB `LabelStore` itself, or one shard's Parquet chunks
+(labeling/shards.py) when several processes label side by side.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from tqdm.auto import tqdm
 
 from uae_core.data import Passage, Query
 from uae_core.labeling.answers import input_sha, requests_for
 from uae_core.labeling.candidates import CandidateSet
-from uae_core.labeling.label_store import Label, LabelStore
+from uae_core.labeling.label_store import Label
 from uae_core.labeling.teacher import Scorer
 
 Progress = Callable[[int, int], None]  # (done, total)
+
+
+class LabelSink(Protocol):
+    """Where labels go and what is already there: `LabelStore` (DuckDB) or `shards.ShardSink` (Parquet)."""
+
+    def labeled_keys(self, teacher_id: str) -> dict[tuple[str, str], str | None]: ...
+
+    def baselines(self, teacher_id: str) -> dict[str, tuple[float, int, str | None]]: ...
+
+    def add_labels(self, teacher_id: str, labels: Iterable[Label]) -> None: ...
+
+    def add_baselines(self, teacher_id: str, rows: Iterable[tuple[str, float, int, str | None]]) -> None: ...
 
 
 @dataclass
@@ -39,6 +55,15 @@ class LabelingStats:
     def as_dict(self) -> dict[str, float]:
         return {**self.__dict__, "pairs_per_second": round(self.pairs_per_second, 3)}
 
+    @classmethod
+    def combine(cls, parts: Iterable[LabelingStats]) -> LabelingStats:
+        """The stats of shards that labeled disjoint questions side by side: counts add up, the time is the
+        longest shard's (so pairs_per_second is their throughput together)."""
+        parts = list(parts)
+        out = cls(**{k: sum(getattr(p, k) for p in parts) for k in cls.__dataclass_fields__ if k != "seconds"})
+        out.seconds = max((p.seconds for p in parts), default=0.0)
+        return out
+
 
 def _score_items(teacher: Scorer, items: list[tuple[Query, str | None]]) -> tuple[list[tuple[float, int]], int]:
     """Score (query, passage or None) items in one teacher call: ll averaged over the query's requests
@@ -53,10 +78,11 @@ def _score_items(teacher: Scorer, items: list[tuple[Query, str | None]]) -> tupl
     return out, len(requests)
 
 
-def label_candidates(teacher: Scorer, store: LabelStore, candidate_sets: Sequence[CandidateSet],
+def label_candidates(teacher: Scorer, store: LabelSink, candidate_sets: Sequence[CandidateSet],
                      queries: dict[str, Query], passages: dict[str, Passage], chunk_pairs: int = 32,
                      progress: Progress | None = None, show_progress: bool = True) -> LabelingStats:
-    """Write missing (teacher_id, query, passage) labels to `store`, one committed chunk at a time."""
+    """Write missing (teacher_id, query, passage) labels to `store`, one committed chunk at a time (a
+    DuckDB transaction, or a Parquet file of a shard)."""
     started = time.perf_counter()
     tid, config = teacher.teacher_id, teacher.config
     stats = LabelingStats(queries=len(candidate_sets))
