@@ -182,8 +182,8 @@ def test_the_projects_tracking_code_against_the_server(server, tmp_path, monkeyp
         with mlflow.start_run(experiment_id=exp, tags={"teacher_id": "t"}) as run:
             mlflow.log_params({"objective": "uae"})
             mlflow.log_metric("dev_map", score)
-            registry.log_student(model)
-            version = registry.register_version(client, "srv", run.info.run_id)
+            uri = registry.log_student(model)
+            version = registry.register_version(client, "srv", uri, run.info.run_id)
             mlflow.set_tag("model_version", version)
         decisions.append(registry.promote_if_better(client, "srv", version, "map", score))
     assert [(d.version, d.promoted) for d in decisions] == [("1", True), ("2", False)]

@@ -70,7 +70,7 @@ def test_every_asset_is_materialized_for_the_domain(first_run, monkeypatch):
     assert meta["candidate_sets"]["dagster/row_count"] == 12
     pairs = meta["candidate_sets"]["pairs"]
     assert meta["utility_labels"]["pairs_labeled_now"] == pairs and meta["utility_labels"]["pairs_reused"] == 0
-    assert meta["uae_encoder"]["model_version"] == "1" and meta["uae_encoder"]["promoted_to_champion"] is True
+    assert meta["uae_encoder"]["model_version"] == "1" and meta["uae_encoder"]["champion"] is True
     assert "uae" in meta["eval_report"]["metrics"]
 
 
@@ -106,9 +106,9 @@ def test_mlflow_has_the_run_the_model_and_the_champion(first_run):
 def test_index_and_report_cover_every_passage_and_system(first_run):
     root, _, _ = first_run
     report = json.loads((root / "data" / "reports" / "slice" / "eval_report.json").read_text())
-    index = faiss.read_index(str(root / "data" / "indexes" / "slice" / "v1.faiss"))
+    index = faiss.read_index(str(root / "data" / "indexes" / "slice" / "v1" / "index.faiss"))
     assert index.ntotal == report["n_passages"] and index.d == 384
-    assert set(report["systems"]) == {"bm25", "base", "uae"}
+    assert set(report["systems"]) == {"bm25", "base", "uae", "hybrid", "hybrid_base"}
     for metrics in report["systems"].values():
         assert all(0.0 <= metrics[m] <= 1.0 for m in ("success@1", "success@5", "map", "mrr@10", "ndcg@10"))
         assert metrics["latency_ms_p50"] > 0

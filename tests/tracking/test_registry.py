@@ -14,8 +14,8 @@ def test_champion_moves_only_when_dev_score_improves(tmp_path, tiny_student_dir)
     decisions = []
     for score in (0.30, 0.20, 0.30, 0.45):
         with mlflow.start_run(experiment_id=experiment) as run:
-            registry.log_student(model)
-        version = registry.register_version(client, "d", run.info.run_id)
+            uri = registry.log_student(model)
+        version = registry.register_version(client, "d", uri, run.info.run_id)
         decisions.append(registry.promote_if_better(client, "d", version, "map", score))
     assert [d.version for d in decisions] == ["1", "2", "3", "4"]
     assert [d.promoted for d in decisions] == [True, False, False, True]  # a tie does not move it
@@ -36,8 +36,8 @@ def test_compare_runs_lists_runs_side_by_side_with_the_champion_marked(tmp_path,
         with mlflow.start_run(experiment_id=experiment, tags=tags) as run:
             mlflow.log_params({"objective": "uae", "train_queries": 10 + i})
             mlflow.log_metrics({"dev_map": score, "test_uae_map": score + 0.01})
-            registry.log_student(model)
-            version = registry.register_version(client, "d", run.info.run_id)
+            uri = registry.log_student(model)
+            version = registry.register_version(client, "d", uri, run.info.run_id)
             mlflow.set_tag("model_version", version)
         registry.promote_if_better(client, "d", version, "map", score)
     rows = runs.compare_runs(client, "d")
