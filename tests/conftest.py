@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,14 @@ def tiny_teacher_dir(tmp_path_factory) -> Path:
     from tests.helpers import build_tiny_teacher
 
     return build_tiny_teacher(tmp_path_factory.mktemp("tiny_teacher"))
+
+
+@pytest.fixture
+def global_mlflow_uri_restored():
+    """uae_core.tracking.runs.configure sets MLflow's process-wide URIs (and MLFLOW_TRACKING_URI): undo it."""
+    import mlflow
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    mlflow.set_tracking_uri(before)
+    mlflow.set_registry_uri(before)

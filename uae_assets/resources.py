@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from functools import lru_cache
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -110,6 +109,10 @@ class _TeacherResourceBase(ConfigurableResource):
         device = self.device or os.environ.get("UAE_TEACHER_DEVICE") or "cpu"
         return _load_teacher(self.teacher_config(), self.cache_dir or str(data_dir() / "models"), device)
 
+    def teardown_after_execution(self, context) -> None:
+        """Close the teachers this process loaded (vLLM's engine process would outlive the run worker)."""
+        close_teachers()
+
     def teacher_id(self) -> str:
         """Without loading the model (the sensor calls this every tick)."""
         config = self.teacher_config()
@@ -137,6 +140,16 @@ class StudentResource(ConfigurableResource):
         return load_student(self.model, self.max_seq_length)
 
 
-@lru_cache(maxsize=2)
+_TEACHERS: dict[tuple[TeacherConfig, str, str], Teacher] = {}
+
+
 def _load_teacher(config: TeacherConfig, cache_dir: str, device: str) -> Teacher:
-    return load_teacher(config, cache_dir=cache_dir, device=device)
+    key = (config, cache_dir, device)
+    if key not in _TEACHERS:
+        _TEACHERS[key] = load_teacher(config, cache_dir=cache_dir, device=device)
+    return _TEACHERS[key]
+
+
+def close_teachers() -> None:
+    while _TEACHERS:
+        _TEACHERS.popitem()[1].close()

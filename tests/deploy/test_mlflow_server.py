@@ -97,17 +97,6 @@ def server(tmp_path_factory, request):
         assert not _group_alive(proc.pid), "mlflow server processes left behind"
 
 
-@pytest.fixture
-def global_mlflow_uri_restored():
-    """uae_core.tracking.runs.configure sets MLflow's process-wide URIs (and MLFLOW_TRACKING_URI): undo it."""
-    import mlflow
-
-    before = os.environ.get("MLFLOW_TRACKING_URI")
-    yield
-    mlflow.set_tracking_uri(before)
-    mlflow.set_registry_uri(before)
-
-
 def test_tracking_registry_and_artifacts_through_the_http_uri(server, tmp_path):
     from mlflow import MlflowClient
 

@@ -86,11 +86,11 @@ def test_duckdb_holds_one_label_per_candidate(first_run):
     assert tid.startswith("SmolLM2-135M-Instruct@")
 
 
-def test_mlflow_has_the_run_the_model_and_the_champion(first_run):
+def test_mlflow_has_the_run_the_model_and_the_champion(first_run, global_mlflow_uri_restored):
     root, _, _ = first_run
-    from mlflow import MlflowClient
+    from uae_core.tracking import runs
     uri = f"sqlite:///{root / 'data' / 'mlflow' / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client = runs.configure(uri)  # process-wide, as the UI and `mlflow.pyfunc.load_model` see the store
     version = client.get_model_version_by_alias("uae-encoder-slice", "champion")
     assert str(version.version) == "1"
     run = client.get_run(version.run_id)
@@ -98,7 +98,10 @@ def test_mlflow_has_the_run_the_model_and_the_champion(first_run):
     assert "test_uae_map" in run.data.metrics and "dev_map" in run.data.metrics
     assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 3  # ceil(12 / 4) steps, 1 epoch
     files = {f.path for f in client.list_artifacts(run.info.run_id, "model")}
-    assert {"model/model.safetensors", "model/modules.json", "model/tokenizer.json"} <= files
+    assert {"model/MLmodel", "model/requirements.txt", "model/model.sentence_transformer"} <= files  # the flavor
+    weights = {f.path for f in client.list_artifacts(run.info.run_id, "model/model.sentence_transformer")}
+    assert {f"model/model.sentence_transformer/{name}" for name in ("model.safetensors", "modules.json",
+                                                                     "tokenizer.json")} <= weights
     eval_files = {f.path for f in client.list_artifacts(run.info.run_id, "eval")}
     assert eval_files == {"eval/eval_report.json", "eval/eval_report.md"}
 
@@ -158,7 +161,7 @@ def test_bad_input_stops_with_file_paper_and_field(tmp_path):
            "DAGSTER_HOME": str(tmp_path / "dh")}
     proc = subprocess.run([sys.executable, "-m", "uae_assets.cli", "materialize"], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # bad input (1: a failure of the run itself)
     assert f"{bad}, paper 'paper-9', field 'full_text[0].paragraphs[1]': expected str, got int" in proc.stderr
 
 
@@ -171,7 +174,7 @@ def test_evaluate_command_adds_llm_reranking_and_token_f1_with_the_real_teacher(
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / "eval_report.json").read_text())
-    assert report["n_queries"] == 3 and set(report["systems"]) == {"bm25", "base", "llm_rerank"}
+    assert report["n_queries"] == 3 and set(report["systems"]) == {"bm25", "base", "hybrid_base", "llm_rerank"}
     assert report["metrics"][-1] == "f1@1"
     upr, base = report["systems"]["llm_rerank"], report["systems"]["base"]
     assert upr["success@5"] == base["success@5"]  # re-ranking the top 5 keeps the same 5 passages

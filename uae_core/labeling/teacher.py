@@ -170,6 +170,9 @@ class Teacher:
     def loaded(self) -> bool:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Free what the backend started beyond this process's memory (nothing for transformers)."""
+
     def encode(self, request: ScoreRequest) -> EncodedRequest:
         """(prompt ids, target ids) with each field cut to its token budget."""
         c, p = self.config, self.prompts

@@ -41,6 +41,13 @@ class VLLMTeacher(Teacher):
     def loaded(self) -> bool:
         return self._llm is not None
 
+    def close(self) -> None:
+        """Stop vLLM's engine process. Needed in a multiprocessing child (a Dagster run or step worker): it
+        joins its child processes before any finalizer runs, so an engine left running hangs its exit."""
+        if self._llm is not None:
+            self._llm.llm_engine.engine_core.shutdown()
+            self._llm = None
+
     def _score_encoded(self, encoded: list[EncodedRequest]) -> list[tuple[float, int]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
