@@ -106,6 +106,15 @@ def doc_stage(args) -> None:
         lines.append(f"| {r['name']} | {r['questions']} | {settings} | {r['dev']['success@1']:.3f} | "
                      f"{r['dev']['map']:.3f} | {r['test']['success@1']:.3f} | {r['test']['map']:.3f} | "
                      f"{r['train_s']} |")
+    trained = [r for r in rows if r["questions"]]
+    if trained:
+        best = max(trained, key=lambda r: (r["dev"]["success@1"] + r["dev"]["map"]) / 2)
+        base = next((r for r in rows if not r["questions"]), None)
+        lines += ["", f"Best on dev (mean of R@1 and MAP): **{best['name']}**."]
+        if base:
+            gain = {m: best["test"][m] / base["test"][m] - 1 for m in METRICS}
+            lines.append(f"Its test gain over the base: R@1 {gain['success@1']:+.1%}, MAP {gain['map']:+.1%} "
+                         f"(one seed, {args.domain} test split, corpus scope).")
     args.out.write_text("\n".join(lines) + "\n")
     print(args.out)
 

@@ -51,7 +51,7 @@ class CandidateConfig:
         sticky: keep a question's previous set while its question and passages are unchanged.
     """
 
-    k: int = 8
+    k: int = 4
     sources: list[Source] = field(default_factory=lambda: ["bm25", "dense"])
     scope: str = ""
     label_budget: int = 0
