@@ -81,6 +81,11 @@ class MLflowResource(ConfigurableResource):
     def run_link(self, experiment_id: str, run_id: str) -> str:
         return f"{self.ui()}/#/experiments/{experiment_id}/runs/{run_id}"
 
+    def experiment_link(self, experiment_id: str) -> str:
+        """The experiment's runs table. MLflow 3's UI opens experiments in its GenAI view unless the URL
+        asks for the model-training one (`workflowType`); the experiment's kind tag does not override it."""
+        return f"{self.ui()}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
     def version_link(self, model: str, version: str) -> str:
         return f"{self.ui()}/#/models/{model}/versions/{version}"
 

@@ -123,7 +123,7 @@ def test_job_runs_tab_lists_the_cli_run(ui, page):
     page.get_by_role("tab", name="Runs").click()
     expect(page).to_have_url(re.compile(r"/jobs/uae_pipeline/runs"))
     link = page.locator(f'a[href="/runs/{ui.run_id}"]').first
-    expect(link).to_have_text(ui.run_id[:8])
+    expect(link).to_be_visible()
     row = page.locator("div", has=link).filter(has_text="Manually launched").last  # the run's row
     expect(row).to_contain_text("Success")
     ui.shots(page, "ui_dagster_job_runs")
@@ -194,20 +194,30 @@ def test_asset_metadata_links_to_the_mlflow_run(ui, page):
 
 
 def test_experiment_opens_in_the_model_training_view(ui, page):
-    """MLflow UI > Experiments > uae-good opens the runs table (model training), not the GenAI overview."""
+    """MLflow 3 starts in its GenAI view. A user who picks "Model training" in the sidebar, then Experiments >
+    uae-good, gets the runs table with the training run; the experiment link in uae_encoder's metadata opens
+    that same table directly."""
     from playwright.sync_api import expect
 
     page.goto(ui.mlflow.url)
     close_mlflow_assistant(page)
+    page.get_by_text("Model training", exact=True).first.click()
     page.get_by_role("link", name="Experiments").first.click()
     page.get_by_role("link", name="uae-good", exact=True).click()
-    expect(page).to_have_url(re.compile(rf"#/experiments/{ui.experiment_id}/[a-z-]+"))  # the view it settled on
-    close_mlflow_assistant(page)
-    page.wait_for_timeout(3000)  # let the view draw before the picture
-    ui.shots(page, "ui_mlflow_experiment")
     expect(page).to_have_url(re.compile(rf"#/experiments/{ui.experiment_id}/runs"))
+    close_mlflow_assistant(page)
     expect(page.get_by_text("Run Name", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="good-uae")).to_be_visible()
+    page.wait_for_timeout(2000)  # let the view draw before the picture
+    ui.shots(page, "ui_mlflow_experiment")
+
+    page.goto(f"{ui.dagster.url}/assets/uae_encoder")
+    experiment_link = f"{ui.mlflow.url}/#/experiments/{ui.experiment_id}/runs?workflowType=machine_learning"
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name=experiment_link, exact=True).click()
+    runs_table = opened.value
+    expect(runs_table).to_have_url(re.compile(rf"#/experiments/{ui.experiment_id}/runs"))
+    expect(runs_table.get_by_role("link", name="good-uae")).to_be_visible()
 
 
 def test_model_version_page_shows_the_signature(ui, page):
@@ -254,15 +264,16 @@ def test_training_run_shows_the_eval_artifacts(ui, page):
 
 
 def test_asset_graph_shows_the_chain(ui, page):
-    """raw_corpus > Lineage, downstream: the whole chain to eval_report, every asset materialized."""
+    """raw_corpus > Lineage, downstream, graph depth 7: the whole chain to eval_report."""
     from playwright.sync_api import expect
 
-    page.goto(f"{ui.dagster.url}/assets/raw_corpus?view=lineage&lineageScope=downstream")
+    page.goto(f"{ui.dagster.url}/assets/raw_corpus?view=lineage&lineageScope=downstream&lineageDepth=7")
+    expect(page.get_by_text("eval_report", exact=True).last).to_be_visible()
+    page.wait_for_timeout(2000)  # the graph animates its layout
+    ui.shots(page, "ui_dagster_asset_graph")
     for name in ("raw_corpus", "passages", "queries", "candidate_sets", "utility_labels", "uae_encoder",
                  "faiss_index", "eval_report"):
         expect(page.get_by_text(name, exact=True).last).to_be_visible()
-    page.wait_for_timeout(2000)  # the graph animates its layout
-    ui.shots(page, "ui_dagster_asset_graph")
 
 
 def test_changed_domain_file_marks_the_partition_unsynced(ui, page):

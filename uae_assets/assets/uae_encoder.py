@@ -52,6 +52,7 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
     run = client.get_run(encoder.run_id)
     metadata = {"model_version": encoder.version, "model_uri": encoder.model_uri, "reused": encoder.reused,
                 "mlflow_run": MetadataValue.url(mlflow_store.run_link(run.info.experiment_id, encoder.run_id)),
+                "mlflow_experiment": MetadataValue.url(mlflow_store.experiment_link(run.info.experiment_id)),
                 "mlflow_model": MetadataValue.url(mlflow_store.version_link(model_name(domain.name), encoder.version)),
                 "training_key": result.training_key, "train_queries": len(examples), "champion": is_champion,
                 **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}}
