@@ -33,8 +33,10 @@ def main() -> None:
             w = dataclasses.replace(world, overrides={})
             case.setup(w)
             proc = w.uae(*case.args(w))
-            lines = [x for x in (proc.stderr + proc.stdout).splitlines() if x.startswith(("error:", "uae: error"))]
-            message = (lines[-1] if lines else "(exit 0: " + proc.stdout.splitlines()[0] + ")").replace(tmp, "…")
+            output = (proc.stderr + proc.stdout).splitlines()
+            lines = [x for x in output if x.startswith("error:") or ": error:" in x]  # ours, or argparse's
+            message = (lines[-1] if lines else f"(exit {proc.returncode}: {(output or ['no output'])[0]})"
+                       ).replace(tmp, "…")
             kept = "yes" if w.stored() == before else "NO"
             rows.append(f"| {case.what} | `uae {' '.join(case.args(w)).replace(tmp, '…')}` | {proc.returncode} | "
                         f"{message.replace('|', '/')} | {kept} |")
