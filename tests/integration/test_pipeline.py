@@ -103,7 +103,8 @@ def test_mlflow_has_the_run_the_model_and_the_champion(first_run, global_mlflow_
     assert {f"model/model.sentence_transformer/{name}" for name in ("model.safetensors", "modules.json",
                                                                      "tokenizer.json")} <= weights
     eval_files = {f.path for f in client.list_artifacts(run.info.run_id, "eval")}
-    assert eval_files == {"eval/eval_report.json", "eval/eval_report.md"}
+    assert eval_files == {"eval/eval_report.json", "eval/eval_report.md", "eval/test_metrics_table.json",
+                          "eval/test_gains.png"}  # the report, and its table and figure for the MLflow UI
 
 
 def test_index_and_report_cover_every_passage_and_system(first_run):
