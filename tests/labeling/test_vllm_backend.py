@@ -58,3 +58,5 @@ def test_vllm_labels_equal_transformers_labels(setting, tmp_path):
     questions = {q.query_id: q.question for q in corpus.queries}
     items = [(questions[s.query_id], [by_id[s.passage_ids[0]]]) for s in sets[:4]]
     assert Reader(hf, max_new_tokens=16).answer(items) == Reader(vl, max_new_tokens=16).answer(items)
+    vl.close()  # stops the engine process: a Dagster run worker's exit would otherwise wait for it
+    assert not vl.loaded
