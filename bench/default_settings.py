@@ -28,14 +28,12 @@ sys.path.insert(0, str(REPO))
 
 from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
-from uae_core.evaluation.report import run_system  # noqa: E402
-from uae_core.labeling.candidates import build_candidate_sets, select_train_queries  # noqa: E402
+from uae_core.evaluation.compare import split_metrics  # noqa: E402
+from uae_core.labeling.candidates import CandidateConfig, build_sticky, select_train_queries  # noqa: E402
 from uae_core.labeling.label_store import LabelStore  # noqa: E402
 from uae_core.labeling.labeler import label_candidates  # noqa: E402
 from uae_core.labeling.teacher import TeacherConfig, load_teacher  # noqa: E402
-from uae_core.retrieval.encoder import cached_encode, encode, load_student  # noqa: E402
-from uae_core.retrieval.index import build_index  # noqa: E402
-from uae_core.retrieval.systems import dense_system  # noqa: E402
+from uae_core.retrieval.encoder import load_student  # noqa: E402
 from uae_core.training.examples import build_examples  # noqa: E402
 from uae_core.training.trainer import TrainConfig, train_student  # noqa: E402
 from uae_core.weights import DEFAULT_STUDENT  # noqa: E402
@@ -49,15 +47,13 @@ def load(domain: str):
 
 
 def label_stage(args, corpus) -> None:
-    train = select_train_queries(corpus.queries, args.questions)
-    student = load_student(DEFAULT_STUDENT)
-    embeddings = {"dense": (cached_encode(student, [p.text for p in corpus.passages], args.workdir / "cache"),
-                            encode(student, [q.question for q in train]))}
-    sets = build_candidate_sets(corpus.passages, train, args.k, "corpus", embeddings)
-    (args.workdir / "sets.json").write_text(json.dumps({s.query_id: list(s.passage_ids) for s in sets}))
+    config = CandidateConfig(k=args.k, max_train_queries=args.questions, sticky=False)
+    result = build_sticky(corpus.passages, corpus.queries, config, "corpus", load_student(DEFAULT_STUDENT),
+                          args.workdir / "candidates.json", args.workdir / "cache")  # what candidate_sets calls
+    (args.workdir / "sets.json").write_text(json.dumps({s.query_id: list(s.passage_ids) for s in result.sets}))
     teacher = load_teacher(TeacherConfig(), cache_dir=data_dir() / "models")
     with LabelStore.open(args.labels) as store:
-        stats = label_candidates(teacher, store, sets, {q.query_id: q for q in corpus.queries},
+        stats = label_candidates(teacher, store, result.sets, {q.query_id: q for q in corpus.queries},
                                  {p.passage_id: p for p in corpus.passages})
     print(json.dumps({"teacher_id": teacher.teacher_id, **stats.as_dict()}))
 
@@ -82,11 +78,8 @@ def train_stage(args, corpus) -> None:
             train_student(model, examples, config, show_progress=False)
         row = {"name": name, "questions": len(examples), "config": json.loads(fields),
                "train_s": round(time.perf_counter() - started, 1)}
-        emb = cached_encode(model, [p.text for p in corpus.passages], args.workdir / "cache")
-        for split in ("dev", "test"):
-            evaluated = [q for q in corpus.queries if q.split == split and q.gold_passage_ids]
-            metrics = run_system(dense_system(model, build_index(emb)), corpus.passages, evaluated, "corpus",
-                                 latency_queries=0).metrics
+        for split in ("dev", "test"):  # what uae_encoder's promotion uses for dev
+            metrics = split_metrics(model, corpus.passages, corpus.queries, "corpus", args.workdir / "cache", split)
             row[split] = {m: round(metrics[m], 4) for m in METRICS}
         print(json.dumps(row), flush=True)
         with (args.workdir / "runs.jsonl").open("a") as f:

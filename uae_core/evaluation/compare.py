@@ -136,11 +136,17 @@ def evaluate_encoder(model: str, data: str | Path, out_dir: str | Path, config: 
 def dev_metrics(model, passages: Sequence[Passage], queries: Sequence[Query], scope: str,
                 cache_dir: str | Path) -> dict[str, float]:
     """A student's metrics on the dev split (promotion decides on these); {} when dev has no gold."""
-    dev = [q for q in queries if q.split == "dev" and q.gold_passage_ids]
-    if not dev:
+    return split_metrics(model, passages, queries, scope, cache_dir, "dev")
+
+
+def split_metrics(model, passages: Sequence[Passage], queries: Sequence[Query], scope: str,
+                  cache_dir: str | Path, split: str) -> dict[str, float]:
+    """A dense encoder's metrics on one split's questions with gold; {} when it has none."""
+    evaluated = [q for q in queries if q.split == split and q.gold_passage_ids]
+    if not evaluated:
         return {}
     index = build_index(cached_encode(model, [p.text for p in passages], cache_dir, show_progress=True))
-    return run_system(dense_system(model, index), passages, dev, scope, latency_queries=0).metrics
+    return run_system(dense_system(model, index), passages, evaluated, scope, latency_queries=0).metrics
 
 
 def tune_hybrid(dense: Ranker, bm25: Ranker, passages: Sequence[Passage], queries: Sequence[Query],
