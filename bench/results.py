@@ -21,6 +21,7 @@ Held-out discipline: every choice is made on dev; test splits are only reported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -56,7 +57,8 @@ SIZES = {"smoke": Size(questions=16, k=4, seeds=(0,), sweep=False, answer_querie
                        eval_documents=40),
          "quick": Size(questions=0, k=8, seeds=(0, 1, 2), sweep=True, answer_queries=40, latency_queries=20)}
 
-# The final systems' training settings: the design's defaults as changed by the dev sweep (docs/results.md).
+# The sweep's centre: the design's defaults as changed by an earlier dev sweep. The finals train with the
+# sweep's best run on dev (choose), not with these.
 FINAL = {"epochs": 1, "learning_rate": 1e-5, "batch_queries": 32, "tau_s": 0.1, "tau_t": 0.3, "lam": 0.75}
 
 
@@ -82,8 +84,7 @@ def sweep_runs(size: Size) -> list[Run]:
     runs = [Run("sweep/default", "uae", phase="sweep")]
     if not size.sweep:
         return runs
-    knobs = {"learning_rate": (2e-5, 3e-5), "epochs": (2,), "tau_s": (0.05,), "lam": (0.5, 1.0),
-             "objective": ("kl", "umi")}
+    knobs = {"learning_rate": (3e-5, 1e-4), "epochs": (2, 4), "tau_t": (0.1, 1.0), "objective": ("kl", "umi")}
     runs += [Run(f"sweep/{key}={v}", "uae", overrides={key: v}, phase="sweep") for key, vs in knobs.items() for v in vs]
     # The label budget: the same pairs as K = k/2 over every question, spent as K = k over half of them.
     runs += [Run(f"sweep/k={size.k // 2}", "uae", k=size.k // 2, phase="sweep"),
@@ -91,8 +92,18 @@ def sweep_runs(size: Size) -> list[Run]:
     return runs
 
 
-def final_runs(size: Size) -> list[Run]:
-    return [Run(f"{system}/seed={s}", system, seed=s) for s in size.seeds for system in ("uae", "hard_label")]
+def final_runs(size: Size, chosen: Run | None = None) -> list[Run]:
+    """UAE and the hard-label baseline, seed by seed, with the settings of `chosen` (the sweep's best run on
+    dev; None: FINAL). Both get the same training settings and label budget, so they differ only in labels."""
+    chosen = chosen or Run("sweep/default", "uae")
+    return [Run(f"{system}/seed={s}", system, seed=s, overrides=dict(chosen.overrides), k=chosen.k,
+                questions=chosen.questions) for s in size.seeds for system in ("uae", "hard_label")]
+
+
+def choose(records: dict[str, dict], domain: str, metric: str = "map") -> Run:
+    """The sweep run with the best dev `metric` (the metric promotion uses): the finals' settings."""
+    best = max(records.values(), key=lambda r: r["scores"][domain]["dev"]["mean"][metric])
+    return Run(**best["run"])
 
 
 # ------------------------------------------------------------------------------------------------ prepare
@@ -117,11 +128,12 @@ def prepare(args, size: Size, name: str) -> dict:
 
     domain, corpus = load_domain(name, size)
     train = select_train_queries(corpus.queries, size.questions)
-    base = load_student(args.student)
+    base = load_student(args.student, device=args.device)
     embeddings = {"dense": (cached_encode(base, [p.text for p in corpus.passages], args.cache, show_progress=True),
                             encode(base, [q.question for q in train]))}
     sets = build_candidate_sets(corpus.passages, train, size.k, domain.scope, embeddings, ("bm25", "dense"))
-    teacher = load_teacher(TeacherConfig(model=args.teacher), cache_dir=data_dir() / "models")
+    teacher = load_teacher(TeacherConfig(model=args.teacher, batch_size=args.teacher_batch),
+                           cache_dir=data_dir() / "models", device=args.device)
     with LabelStore.open(args.labels) as store:
         store.register_teacher(teacher.teacher_id, json.dumps(asdict(teacher.config), sort_keys=True))
         stats = label_candidates(teacher, store, sets, {q.query_id: q for q in corpus.queries},
@@ -180,45 +192,62 @@ def _per_query(result, queries: list[Query]) -> dict:
 
 
 def train_stage(args, size: Size, domains: list[str]) -> None:
-    import mlflow
-
-    from uae_assets.resources import MLflowResource
+    """BM25 and the base, the sweep on the first domain, then every domain's finals with the sweep's choice.
+    With --tracking none (a GPU box without MLflow) the same trainings run without the MLflow runs."""
     from uae_core.retrieval.encoder import load_student
-    from uae_core.tracking.runs import experiment_id
 
-    MLflowResource().client()  # the pipeline's tracking store: set before the benchmark's run starts
     scorers = {d: Scorer(d, size, args.cache) for d in domains}
     experiment = f"uae-bench-{args.size}"
-    with mlflow.start_run(experiment_id=experiment_id(experiment, MLflowResource().artifacts()),
-                          run_name=f"bench-{args.size}-{args.started}", tags={"bench_size": args.size}) as parent:
-        mlflow.log_params({"size": args.size, **{k: str(v) for k, v in asdict(size).items()}})
-        base_model = load_student(args.student)
+    with _bench_run(args, size, experiment) as parent_run_id:
+        base_model = load_student(args.student, device=args.device)
         for domain in domains:  # BM25 and the untrained base encoder (and its hybrid), scored the same way
             _cached(args.workdir / "train" / domain / "bm25.json", lambda d=domain: scorers[d].score(scorers[d].bm25))
             _cached(args.workdir / "train" / domain / "base.json", lambda d=domain: scorers[d](base_model))
-        for domain in domains:
+
+        def train(domain: str, run: Run) -> dict:
             prepared = json.loads((args.workdir / "prepared" / f"{domain}.json").read_text())
-            for run in (sweep_runs(size) if domain == domains[0] else []) + final_runs(size):
-                others = domains[1:] if domain == domains[0] and run.phase == "final" else []
-                record = _cached(args.workdir / "train" / domain / run.file(),
-                                 lambda run=run, domain=domain, prepared=prepared, others=others: train_one(
-                                     args, size, run, prepared, scorers[domain], [scorers[d] for d in others],
-                                     experiment, parent.info.run_id))
-                dev = record["scores"][domain]["dev"]["mean"]
-                print(f"[train] {domain} {run.name}: dev success@1 {dev['success@1']:.3f} map {dev['map']:.3f}",
-                      flush=True)
+            others = domains[1:] if domain == domains[0] and run.phase == "final" else []
+            record = _cached(args.workdir / "train" / domain / run.file(), lambda: train_one(
+                args, size, run, prepared, scorers[domain], [scorers[d] for d in others], experiment, parent_run_id))
+            dev = record["scores"][domain]["dev"]["mean"]
+            print(f"[train] {domain} {run.name}: dev success@1 {dev['success@1']:.3f} map {dev['map']:.3f}", flush=True)
+            return record
+
+        sweep = {run.name: train(domains[0], run) for run in sweep_runs(size)}
+        chosen = choose(sweep, domains[0])
+        _write_json(args.workdir / "train" / "chosen.json", asdict(chosen))
+        print(f"[train] chosen on {domains[0]}'s dev split: {chosen.name}", flush=True)
+        for run in final_runs(size, chosen):  # seed by seed across domains: a cut-off run still covers each
+            for domain in domains:
+                train(domain, run)
+
+
+@contextlib.contextmanager
+def _bench_run(args, size: Size, experiment: str):
+    """The benchmark's parent MLflow run in the pipeline's tracking store (its id), or None without tracking."""
+    if args.tracking == "none":
+        yield None
+        return
+    import mlflow
+
+    from uae_assets.resources import MLflowResource
+    from uae_core.tracking.runs import experiment_id
+
+    MLflowResource().client()  # the pipeline's tracking store: set before the benchmark's run starts
+    with mlflow.start_run(experiment_id=experiment_id(experiment, MLflowResource().artifacts()),
+                          run_name=f"bench-{args.size}-{args.started}", tags={"bench_size": args.size}) as parent:
+        mlflow.log_params({"size": args.size, **{k: str(v) for k, v in asdict(size).items()}})
+        yield parent.info.run_id
 
 
 def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_shot: list[Scorer],
-              experiment: str, parent_run_id: str) -> dict:
-    """One training through the pipeline's distill (an MLflow run nested under the benchmark's), scored on
-    its domain and, zero-shot, on `zero_shot` domains."""
-    from uae_assets.resources import MLflowResource
+              experiment: str, parent_run_id: str | None) -> dict:
+    """One training through the pipeline's distill (an MLflow run nested under the benchmark's; without
+    tracking, distill's own train_student), scored on its domain and, zero-shot, on `zero_shot` domains."""
     from uae_core.labeling.candidates import CandidateSet
     from uae_core.retrieval.encoder import load_student
-    from uae_core.tracking.distill import Tracking, distill
     from uae_core.training.examples import build_examples, hard_label_examples
-    from uae_core.training.trainer import TrainConfig
+    from uae_core.training.trainer import TrainConfig, train_student
 
     domain = prepared["domain"]
     queries = {q.query_id: q for q in scorer.corpus.queries}
@@ -229,13 +258,24 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
         examples, overrides = hard_label_examples(sets, queries, passages), {**FINAL, "objective": "gold"}
     else:
         examples, overrides = build_examples(sets, prepared["utilities"], queries, passages), dict(FINAL)
-    config = TrainConfig(**{**overrides, **run.overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
-    tracking = Tracking(MLflowResource().client(), domain, register=False, experiment=experiment,
-                        parent_run_id=parent_run_id, tags={"bench_run": run.name, "teacher_id": prepared["teacher_id"]})
-    result = distill(examples, config, load_student(args.student), tracking, show_progress=not args.quiet)
-    scores = {domain: scorer(result.model), **{s.domain.name: s(result.model) for s in zero_shot}}
-    return {"run": asdict(run), "config": asdict(config), "examples": len(examples),
-            "train_seconds": round(result.train.seconds, 1), "mlflow_run_id": result.run_id, "scores": scores}
+    run_overrides = {k: v for k, v in run.overrides.items() if not (run.system == "hard_label" and k == "objective")}
+    config = TrainConfig(**{**overrides, **run_overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
+    model = load_student(args.student, device=args.device)
+    if args.tracking == "none":
+        model, run_id, seconds = model, None, train_student(model, examples, config,
+                                                            show_progress=not args.quiet).seconds
+    else:
+        from uae_assets.resources import MLflowResource
+        from uae_core.tracking.distill import Tracking, distill
+
+        tracking = Tracking(MLflowResource().client(), domain, register=False, experiment=experiment,
+                            parent_run_id=parent_run_id,
+                            tags={"bench_run": run.name, "teacher_id": prepared["teacher_id"]})
+        result = distill(examples, config, model, tracking, show_progress=not args.quiet)
+        model, run_id, seconds = result.model, result.run_id, result.train.seconds
+    scores = {domain: scorer(model), **{s.domain.name: s(model) for s in zero_shot}}
+    return {"run": asdict(run), "config": asdict(config), "examples": len(examples), "device": args.device,
+            "train_seconds": round(seconds, 1), "mlflow_run_id": run_id, "scores": scores}
 
 
 def _cached(path: Path, compute):
@@ -250,10 +290,12 @@ def _cached(path: Path, compute):
 def report_stage(args, size: Size, domains: list[str]) -> dict:
     from uae_core.evaluation.stats import gain_interval
 
-    results = {"size": args.size, "started": args.started, "machine": args.machine, "domains": {}}
+    results = {"size": args.size, "started": args.started, "machine": args.machine, "domains": {},
+               "chosen": json.loads((args.workdir / "train" / "chosen.json").read_text())}
     for domain in domains:
         prepared = json.loads((args.workdir / "prepared" / f"{domain}.json").read_text())
         records = {p.stem: json.loads(p.read_text()) for p in sorted((args.workdir / "train" / domain).glob("*.json"))}
+        devices = sorted({r.get("device", "cpu") for r in records.values() if "run" in r})
         base, bm25 = records.pop("base"), records.pop("bm25")
         sweep = {r["run"]["name"]: {"dev": r["scores"][domain]["dev"]["mean"], "examples": r["examples"],
                                     "train_seconds": r["train_seconds"]}
@@ -288,7 +330,7 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
         results["domains"][domain] = {
             "n_test": len(base["test"]["query_ids"]), "n_dev": len(base["dev"]["query_ids"]),
             "labels": {k: prepared[k] for k in ("teacher_id", "labeling", "gold_recall", "top1_is_gold")},
-            "sweep": sweep, "base_dev": base["dev"]["mean"], "systems": table,
+            "sweep": sweep, "base_dev": base["dev"]["mean"], "systems": table, "train_devices": devices,
             "fusions": {s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}}
     results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))
     _write_json(args.workdir / "results.json", results)
@@ -314,9 +356,9 @@ def answers_stage(args, size: Size, domains: list[str]) -> dict:
     from uae_core.retrieval.systems import bm25_system, dense_system
 
     teacher = load_teacher(TeacherConfig(model=args.teacher, backend=args.reader_backend),
-                           cache_dir=data_dir() / "models")
+                           cache_dir=data_dir() / "models", device=args.device)
     reader, out = Reader(teacher), {}
-    base = load_student(args.student)
+    base = load_student(args.student, device=args.device)
     for domain in domains:
         d, corpus = load_domain(domain, size)
         passages = corpus.passages
@@ -375,6 +417,10 @@ def main(argv=None) -> int:
                     help="teacher backend for LLM re-ranking and answers (vllm generates ~2.6x faster on a CPU)")
     ap.add_argument("--labels", type=Path, help="DuckDB label store (default: the pipeline's)")
     ap.add_argument("--embed-chunk", type=int, default=8, help="texts per training forward")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda: where the teacher labels and students train")
+    ap.add_argument("--teacher-batch", type=int, default=8, help="teacher sequences per forward (32 on a GPU)")
+    ap.add_argument("--tracking", choices=["mlflow", "none"], default="mlflow",
+                    help="none: no MLflow runs (a GPU machine without MLflow; the records are the same)")
     ap.add_argument("--out", type=Path, default=REPO / "docs", help="where the page goes (doc stage)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -386,6 +432,10 @@ def main(argv=None) -> int:
     args.cache = data_dir() / "cache" / "embeddings"
     args.started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M")
     args.machine = f"{os.cpu_count()} cores, {platform.machine()}"
+    if args.device.startswith("cuda"):
+        import torch
+
+        args.machine += f", {torch.cuda.get_device_name()}"
     for stage in ("prepare", "train", "report", "doc"):
         if args.stage not in ("all", stage):
             continue

@@ -100,7 +100,7 @@ def domain_section(name: str, d: dict) -> list[str]:
               f"{labels['gold_recall']:.1%} of the questions; where it is, the teacher's most useful candidate is gold "
               f"for {labels['top1_is_gold']:.1%}.", ""]
     if d.get("sweep"):
-        lines += ["### Dev-split sweep (seed 0, one knob at a time around the final settings)", "",
+        lines += ["### Dev-split sweep (seed 0, one knob at a time around the sweep's centre)", "",
                   f"Base encoder on dev: success@1 {d['base_dev']['success@1']:.3f}, MAP {d['base_dev']['map']:.3f}.",
                   "",
                   "| run | dev success@1 | dev MAP | training examples | train s |", "|---|---|---|---|---|"]
@@ -140,6 +140,14 @@ def render(results: dict) -> str:
              f"Made by `bench/results.py --size {results['size']}` (started {results['started']} UTC, "
              f"{results['machine']}); every number below is in `results.json` beside the run's files.", "",
              "## Targets", "", *targets(results), "", "![gains over the base encoder](results_gains.png)", ""]
+    chosen = results.get("chosen")
+    if chosen:
+        settings = ", ".join(f"{k} = {v}" for k, v in chosen["overrides"].items()) or "the sweep's centre"
+        budget = (f"K = {chosen['k']}" if chosen.get("k") else "K as labeled") + (
+            f", {chosen['questions']:.0%} of the questions" if chosen.get("questions", 1.0) < 1 else "")
+        lines += [f"Final systems (UAE and hard-label, every domain, every seed) train with the dev sweep's best run "
+                  f"by MAP on {next(iter(results['domains']))}'s dev split: `{chosen['name']}` ({settings}; "
+                  f"{budget}).", ""]
     for name, d in results["domains"].items():
         lines += domain_section(name, d)
     if results.get("answers"):

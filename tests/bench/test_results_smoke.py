@@ -40,3 +40,49 @@ def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_d
     runs = client.search_runs([client.get_experiment_by_name("uae-bench-smoke").experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and len(runs) - 1 == 5  # (uae, hard_label) x 1 seed x 2 domains + the sweep default
+
+
+BLOCK_DAGSTER_AND_MLFLOW = '''import sys
+from importlib.machinery import PathFinder
+
+
+class _WithoutDagsterOrMlflow(PathFinder):  # as if neither were installed: find_spec answers None
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.split(".")[0] in ("dagster", "mlflow"):
+            return None
+        return PathFinder.find_spec(name, path, target)
+
+
+sys.meta_path[:] = [_WithoutDagsterOrMlflow if f is PathFinder else f for f in sys.meta_path]
+'''
+
+
+def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice(tmp_path, tiny_student_dir,
+                                                                                  tiny_teacher_dir):
+    """The GPU path (bench/device_results.sh): prepare and train where neither Dagster nor MLflow is installed,
+    then the report and page here; the finals carry the dev sweep's chosen settings."""
+    (tmp_path / "alpha.json").write_text(json.dumps(synthetic_qasper(40)))
+    (tmp_path / "domains.yaml").write_text(f"default: alpha\ndomains:\n  alpha:\n    path: {tmp_path / 'alpha.json'}\n")
+    (tmp_path / "block").mkdir()
+    (tmp_path / "block" / "sitecustomize.py").write_text(BLOCK_DAGSTER_AND_MLFLOW)
+    env = {**os.environ, "UAE_DOMAINS": str(tmp_path / "domains.yaml"), "UAE_DATA_DIR": str(tmp_path / "data"),
+           "HF_HUB_OFFLINE": "1"}
+    common = [sys.executable, "bench/results.py", "--size", "smoke", "--student", str(tiny_student_dir),
+              "--teacher", str(tiny_teacher_dir), "--out", str(tmp_path / "docs"), "--quiet"]
+    for stage in ("prepare", "train"):
+        proc = subprocess.run([*common, "--stage", stage, "--tracking", "none"], cwd=REPO, capture_output=True,
+                              text=True, timeout=1200, env={**env, "PYTHONPATH": str(tmp_path / "block")})
+        assert proc.returncode == 0, proc.stderr[-4000:]
+    workdir = tmp_path / "data" / "results" / "smoke"
+    assert not (tmp_path / "data" / "mlflow").exists()  # nothing was tracked
+    chosen = json.loads((workdir / "train" / "chosen.json").read_text())
+    record = json.loads((workdir / "train" / "alpha" / "uae_seed-0.json").read_text())
+    assert record["mlflow_run_id"] is None and record["device"] == "cpu"
+    assert record["run"]["overrides"] == chosen["overrides"] and record["run"]["k"] == chosen["k"]
+    proc = subprocess.run([*common, "--stage", "report"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    proc = subprocess.run([*common, "--stage", "doc"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert f"`{chosen['name']}`" in (tmp_path / "docs" / "results.md").read_text()
