@@ -112,7 +112,7 @@ def evaluate(args) -> int:
     if not args.data.exists():
         raise UsageError(f"--data {args.data}: no such file or folder")
     if args.model.startswith("models:/"):
-        MLflowResource().client()  # the embedded tracking store and registry
+        check_registered(MLflowResource().client(), args.model)  # the embedded tracking store and registry
     elif args.model != "base" and not Path(args.model).exists() and (
             args.model.startswith((".", "/", "~")) or "/" not in args.model):
         raise UsageError(f"--model {args.model}: no such directory (expected models:/NAME/VERSION, "
@@ -126,6 +126,26 @@ def evaluate(args) -> int:
     print(to_markdown(report, f"{args.model} on {args.data.name}"))
     print(f"report: {out / 'eval_report.md'}\n        {out / 'eval_report.json'}")
     return 0
+
+
+def check_registered(client, model_uri: str) -> None:
+    """A UsageError (exit 2) before any work when `models:/NAME/VERSION` or `models:/NAME@ALIAS` is not in
+    the registry, naming what is."""
+    from mlflow.exceptions import MlflowException
+
+    ref = model_uri.removeprefix("models:/")
+    name, alias = ref.split("@", 1) if "@" in ref else (ref.split("/", 1)[0], None)
+    version = None if alias else (ref.split("/", 1)[1] if "/" in ref else "")
+    try:
+        if alias:
+            client.get_model_version_by_alias(name, alias)
+        else:
+            client.get_model_version(name, version)
+    except MlflowException:
+        known = sorted(m.name for m in client.search_registered_models())
+        raise UsageError(f"--model {model_uri}: not in the model registry (registered models: "
+                         f"{', '.join(known) or 'none yet; run `uae materialize` first'}; "
+                         "expected models:/NAME/VERSION or models:/NAME@champion)") from None
 
 
 def print_runs(domain: str, limit: int) -> int:

@@ -115,7 +115,7 @@ CASES: list[Case] = [
          ("--model ./nope", "no such directory")),
     Case("evaluate_unknown_registered_model", "`--model models:/uae-encoder-nope@champion`",
          lambda w: ["evaluate", "--model", "models:/uae-encoder-nope@champion", "--data", str(w.root / "good.json")],
-         1, ("uae-encoder-nope",)),
+         2, ("models:/uae-encoder-nope@champion", "not in the model registry", "uae-encoder-good")),
     Case("evaluate_missing_data", "`--data` names a missing file",
          lambda w: ["evaluate", "--model", "base", "--data", "nowhere.json"], 2,
          ("--data nowhere.json", "no such file")),
