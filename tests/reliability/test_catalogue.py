@@ -1,6 +1,7 @@
 """Every case of the catalogue (cases.py) against the real CLI in a world that already holds a trained
 domain: the exit code, a one-line error naming file / record / field, no traceback, and nothing stored
-(labels, registered versions, the champion, indexes) lost or changed."""
+(labels, registered versions, the champion, indexes) lost or changed. Cases run in forked children of one
+process that imported the CLI's dependencies once (forked_cli.py); `--debug` runs as a process of its own."""
 
 import dataclasses
 
@@ -17,15 +18,17 @@ def trained_world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):
     assert done.returncode == 0, done.stderr[-3000:]
     before = world.stored()
     assert before["labels"][0] > 0 and before["versions"] == ["1"] and before["champion"] == ["1"]
-    return world, before
+    cli = world.forked()
+    yield world, before, cli
+    cli.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bad_input_gets_a_clear_error_and_loses_nothing(trained_world, case):
-    base, before = trained_world
+    base, before, cli = trained_world
     world = dataclasses.replace(base, overrides={})
     case.setup(world)
-    proc = world.uae(*case.args(world))
+    proc = cli.uae(world, *case.args(world))
     output = proc.stderr + proc.stdout
     assert proc.returncode == case.code, output[-2000:]
     for fragment in case.fragments:
@@ -38,6 +41,6 @@ def test_bad_input_gets_a_clear_error_and_loses_nothing(trained_world, case):
 
 
 def test_debug_shows_the_traceback(trained_world):
-    world, _ = trained_world
+    world, _, _ = trained_world
     proc = world.uae("--debug", "materialize", "--domain", "nope")
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "unknown domain 'nope'" in proc.stderr

@@ -49,6 +49,10 @@ class World:
         return subprocess.run([sys.executable, "-m", "uae_assets.cli", *args], env=self.env, cwd=REPO,
                               capture_output=True, text=True, timeout=timeout)
 
+    def forked(self) -> ForkedCLI:
+        """The CLI run in forked children of one process that imported everything once (forked_cli.py)."""
+        return ForkedCLI(self)
+
     def popen(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "uae_assets.cli", *args], env=self.env, cwd=REPO,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -76,6 +80,25 @@ class World:
         out["indexes"] = sorted(str(p.relative_to(indexes)) for p in indexes.rglob("*.faiss")) if indexes.is_dir() \
             else []
         return out
+
+
+class ForkedCLI:
+    """`world.uae(...)`'s answers (returncode, stdout, stderr) from forked_cli.py; close() ends it."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.reliability.forked_cli"], env=world.env, cwd=REPO,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def uae(self, world: World, *args: str) -> subprocess.CompletedProcess:
+        self.proc.stdin.write(json.dumps({"argv": list(args), "env": world.env, "cwd": str(REPO)}) + "\n")
+        self.proc.stdin.flush()
+        reply = json.loads(self.proc.stdout.readline())
+        return subprocess.CompletedProcess(list(args), reply["returncode"], reply["stdout"], reply["stderr"])
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def make_world(root: Path, student: Path, teacher: Path, papers: int = 30) -> World:
