@@ -1,7 +1,8 @@
 """Every system side by side on each domain's held-out test split: docs/results.md from nothing.
 
-    .venv/bin/python bench/results.py --size quick        # this 2-core CPU: hours (labels and 20+ trainings)
+    .venv/bin/python bench/results.py --size quick        # this 2-core CPU: many hours (16k labels, 23 trainings)
     .venv/bin/python bench/results.py --size smoke        # minutes: the plumbing (tests/bench runs it on tiny models)
+    bench/device/pack.sh, then bench/device/results.sh    # a lent GPU: prepare + sweep in ~9 min on an H100
 
 It composes the pipeline's own parts and nothing else: the domains of domains.yaml, load_corpus,
 build_candidate_sets, label_candidates into the pipeline's DuckDB label store (labels are shared with
@@ -332,7 +333,8 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
             "labels": {k: prepared[k] for k in ("teacher_id", "labeling", "gold_recall", "top1_is_gold")},
             "sweep": sweep, "base_dev": base["dev"]["mean"], "systems": table, "train_devices": devices,
             "fusions": {s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}}
-    results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))
+    if size.answer_queries:  # --answer-queries 0 skips LLM re-ranking and Token F1 (hours on a CPU at full size)
+        results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))
     _write_json(args.workdir / "results.json", results)
     return results
 
@@ -417,6 +419,8 @@ def main(argv=None) -> int:
                     help="teacher backend for LLM re-ranking and answers (vllm generates ~2.6x faster on a CPU)")
     ap.add_argument("--labels", type=Path, help="DuckDB label store (default: the pipeline's)")
     ap.add_argument("--embed-chunk", type=int, default=8, help="texts per training forward")
+    ap.add_argument("--answer-queries", type=int, help="test questions per domain for LLM re-ranking and Token F1 "
+                    "(default: the size's; 0 skips them)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda: where the teacher labels and students train")
     ap.add_argument("--teacher-batch", type=int, default=8, help="teacher sequences per forward (32 on a GPU)")
     ap.add_argument("--tracking", choices=["mlflow", "none"], default="mlflow",
@@ -425,6 +429,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     size = SIZES[args.size]
+    if args.answer_queries is not None:
+        size = replace(size, answer_queries=args.answer_queries)
     configured, default = load_domains()
     domains = args.domains.split(",") if args.domains else [default, *[d for d in configured if d != default]]
     args.workdir = args.workdir or data_dir() / "results" / args.size

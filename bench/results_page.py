@@ -92,6 +92,8 @@ def domain_section(name: str, d: dict) -> list[str]:
     if fusions:
         lines += ["", "Hybrid fusion chosen on the dev split, per seed: "
                   + ", ".join(f"UAE weight {f['dense_weight']}, k {f['k']}" for f in fusions) + "."]
+    if d.get("train_devices"):
+        lines += ["", f"Trainings of this domain ran on: {', '.join(d['train_devices'])} (each record's `device`)."]
     labels = d["labels"]
     lab = labels["labeling"]
     lines += ["", f"Labels: teacher `{labels['teacher_id']}`, {lab['pairs_total']} pairs of {lab['queries']} train "
