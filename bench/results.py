@@ -93,10 +93,9 @@ def sweep_runs(size: Size) -> list[Run]:
     return runs
 
 
-def final_runs(size: Size, chosen: Run | None = None) -> list[Run]:
+def final_runs(size: Size, chosen: Run) -> list[Run]:
     """UAE and the hard-label baseline, seed by seed, with the settings of `chosen` (the sweep's best run on
-    dev; None: FINAL). Both get the same training settings and label budget, so they differ only in labels."""
-    chosen = chosen or Run("sweep/default", "uae")
+    dev). Both get the same training settings and label budget, so they differ only in labels."""
     return [Run(f"{system}/seed={s}", system, seed=s, overrides=dict(chosen.overrides), k=chosen.k,
                 questions=chosen.questions) for s in size.seeds for system in ("uae", "hard_label")]
 
@@ -205,11 +204,13 @@ def train_stage(args, size: Size, domains: list[str]) -> None:
             _cached(args.workdir / "train" / domain / "bm25.json", lambda d=domain: scorers[d].score(scorers[d].bm25))
             _cached(args.workdir / "train" / domain / "base.json", lambda d=domain: scorers[d](base_model))
 
+        prepared = {d: json.loads((args.workdir / "prepared" / f"{d}.json").read_text()) for d in domains}
+
         def train(domain: str, run: Run) -> dict:
-            prepared = json.loads((args.workdir / "prepared" / f"{domain}.json").read_text())
             others = domains[1:] if domain == domains[0] and run.phase == "final" else []
             record = _cached(args.workdir / "train" / domain / run.file(), lambda: train_one(
-                args, size, run, prepared, scorers[domain], [scorers[d] for d in others], experiment, parent_run_id))
+                args, size, run, prepared[domain], scorers[domain], [scorers[d] for d in others], experiment,
+                parent_run_id))
             dev = record["scores"][domain]["dev"]["mean"]
             print(f"[train] {domain} {run.name}: dev success@1 {dev['success@1']:.3f} map {dev['map']:.3f}", flush=True)
             return record
@@ -263,8 +264,7 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
     config = TrainConfig(**{**overrides, **run_overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
     model = load_student(args.student, device=args.device)
     if args.tracking == "none":
-        model, run_id, seconds = model, None, train_student(model, examples, config,
-                                                            show_progress=not args.quiet).seconds
+        run_id, seconds = None, train_student(model, examples, config, show_progress=not args.quiet).seconds
     else:
         from uae_assets.resources import MLflowResource
         from uae_core.tracking.distill import Tracking, distill

@@ -134,12 +134,11 @@ def check_registered(client, model_uri: str) -> None:
     from mlflow.exceptions import MlflowException
 
     ref = model_uri.removeprefix("models:/")
-    name, alias = ref.split("@", 1) if "@" in ref else (ref.split("/", 1)[0], None)
-    version = None if alias else (ref.split("/", 1)[1] if "/" in ref else "")
     try:
-        if alias:
-            client.get_model_version_by_alias(name, alias)
+        if "@" in ref:
+            client.get_model_version_by_alias(*ref.split("@", 1))
         else:
+            name, _, version = ref.partition("/")
             client.get_model_version(name, version)
     except MlflowException:
         known = sorted(m.name for m in client.search_registered_models())

@@ -86,7 +86,6 @@ class ForkedCLI:
     """`world.uae(...)`'s answers (returncode, stdout, stderr) from forked_cli.py; close() ends it."""
 
     def __init__(self, world: World):
-        self.world = world
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.reliability.forked_cli"], env=world.env, cwd=REPO,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
