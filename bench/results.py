@@ -332,7 +332,8 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
             "n_test": len(base["test"]["query_ids"]), "n_dev": len(base["dev"]["query_ids"]),
             "labels": {k: prepared[k] for k in ("teacher_id", "labeling", "gold_recall", "top1_is_gold")},
             "sweep": sweep, "base_dev": base["dev"]["mean"], "systems": table, "train_devices": devices,
-            "fusions": {s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}}
+            "fusions": {"base": [base["fusion"]],
+                        **{s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}}}
     if size.answer_queries:  # --answer-queries 0 skips LLM re-ranking and Token F1 (hours on a CPU at full size)
         results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))
     _write_json(args.workdir / "results.json", results)

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-LABELS = {"bm25": "BM25", "base": "base MiniLM", "hybrid_base": "BM25 + base (RRF, tuned on dev)",
-          "uae": "UAE", "hybrid_uae": "UAE + BM25 (RRF, tuned on dev)", "hard_label": "hard-label (InfoNCE on gold)",
-          "hybrid_hard_label": "hard-label + BM25 (RRF)", "llm_rerank": "LLM re-ranking of base top-20 (UPR)"}
+LABELS = {"bm25": "BM25", "base": "base MiniLM", "hybrid_base": "BM25 + base (fusion tuned on dev)",
+          "uae": "UAE", "hybrid_uae": "UAE + BM25 (fusion tuned on dev)", "hard_label": "hard-label (InfoNCE on gold)",
+          "hybrid_hard_label": "hard-label + BM25 (fusion tuned on dev)",
+          "llm_rerank": "LLM re-ranking of base top-20 (UPR)"}
 ANNOTATIONS = {"hard_label", "hybrid_hard_label"}  # systems trained on gold evidence annotations
 SHOWN = ("success@1", "success@5", "recall@20", "map", "mrr@10", "ndcg@10")
+
+
+def fusion_text(fusion: dict) -> str:
+    """`convex, weight 0.2` or `RRF k 60, weight 0.6` (records from before `method` existed were RRF)."""
+    method = fusion.get("method", "rrf")
+    return f"convex, weight {fusion['dense_weight']}" if method == "convex" else \
+        f"RRF k {fusion['k']}, weight {fusion['dense_weight']}"
 
 
 def label(system: str) -> str:
@@ -88,10 +96,9 @@ def domain_section(name: str, d: dict) -> list[str]:
             g = row["gain"]
             lines.append(f"| {label(system)} | {gain_cell(g['success@1'])} | {gain_cell(g['map'])} | "
                          f"{gain_cell(g['mrr@10'])} | {gain_cell(g['ndcg@10'])} |")
-    fusions = d.get("fusions", {}).get("uae") or []
-    if fusions:
-        lines += ["", "Hybrid fusion chosen on the dev split, per seed: "
-                  + ", ".join(f"UAE weight {f['dense_weight']}, k {f['k']}" for f in fusions) + "."]
+    for system, fusions in d.get("fusions", {}).items():
+        lines += ["", f"{label(f'hybrid_{system}')}: fusion chosen on the dev split"
+                  + (", per seed: " if len(fusions) > 1 else ": ") + ", ".join(map(fusion_text, fusions)) + "."]
     if d.get("train_devices"):
         lines += ["", f"Trainings of this domain ran on: {', '.join(d['train_devices'])} (each record's `device`)."]
     labels = d["labels"]

@@ -14,10 +14,10 @@ from uae_core.retrieval.index import build_index, load_index
 from uae_core.retrieval.retriever import save_retriever
 from uae_core.retrieval.systems import bm25_system, dense_system
 from uae_core.tracking.registry import RegisteredEncoder
-from uae_core.tracking.runs import log_params
+from uae_core.tracking.runs import log_decided
 
 
-@asset(partitions_def=domain_partitions, group_name="model", code_version="3", automation_condition=eager,
+@asset(partitions_def=domain_partitions, group_name="model", code_version="4", automation_condition=eager,
        kinds={"faiss"}, check_specs=checks.FAISS_INDEX)
 def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, passages: list[Passage],
                 queries: list[Query], mlflow_store: MLflowResource, storage: Storage):
@@ -31,12 +31,14 @@ def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, 
                                     queries, domain.scope)
     files = save_retriever(storage.path("indexes", domain.name, f"v{uae_encoder.version}"), emb, passages,
                            uae_encoder.model_uri, fusion, bm25, extra={"dev_hybrid_score": dev_score})
-    log_params(uae_encoder.run_id, {"fusion_dense_weight": fusion.dense_weight, "fusion_k": fusion.k})
-    context.log.info(f"hybrid: UAE weight {fusion.dense_weight}, RRF k {fusion.k} (dev mean of R@1 and MAP "
+    log_decided(uae_encoder.run_id, {"fusion_method": fusion.method, "fusion_dense_weight": fusion.dense_weight,
+                                    "fusion_k": fusion.k})
+    context.log.info(f"hybrid: {fusion.method} fusion, UAE weight {fusion.dense_weight} (dev mean of R@1 and MAP "
                      f"{dev_score:.4f})")
     yield Output(files, metadata={"folder": MetadataValue.path(files.folder),
                                   "index_path": MetadataValue.path(files.index_path),
                                   "dagster/row_count": files.passages, "dim": files.dim,
-                                  "fusion_dense_weight": fusion.dense_weight, "fusion_k": fusion.k,
+                                  "fusion_method": fusion.method, "fusion_dense_weight": fusion.dense_weight,
+                                  "fusion_k": fusion.k,
                                   "dev_hybrid_score": round(dev_score, 4), "model_uri": uae_encoder.model_uri})
     yield checks.index_check(load_index(files.index_path).ntotal, len(passages))

@@ -24,7 +24,7 @@ from uae_core.retrieval.fusion import Fusion, hybrid_system, tune_fusion
 from uae_core.retrieval.index import build_index
 from uae_core.retrieval.ranking import scope_rows
 from uae_core.retrieval.rerank import rerank_system
-from uae_core.retrieval.systems import Ranker, bm25_system, dense_system
+from uae_core.retrieval.systems import ScoredRanker, bm25_system, dense_system
 from uae_core.weights import DEFAULT_STUDENT
 
 
@@ -149,7 +149,7 @@ def split_metrics(model, passages: Sequence[Passage], queries: Sequence[Query], 
     return run_system(dense_system(model, index), passages, evaluated, scope, latency_queries=0).metrics
 
 
-def tune_hybrid(dense: Ranker, bm25: Ranker, passages: Sequence[Passage], queries: Sequence[Query],
+def tune_hybrid(dense: ScoredRanker, bm25: ScoredRanker, passages: Sequence[Passage], queries: Sequence[Query],
                 scope: str) -> tuple[Fusion, float]:
     """The fusion of `dense` with BM25 that scores best on the dev split's questions with gold (mean of
     Recall@1 and MAP); the default Fusion() when there is no dev question to choose with."""
@@ -163,4 +163,4 @@ def tune_hybrid(dense: Ranker, bm25: Ranker, passages: Sequence[Passage], querie
         table = per_query_table([[passages[r].passage_id for r in row] for row in rankings], gold)
         return float((table["success@1"].mean() + table["map"].mean()) / 2)
 
-    return tune_fusion(dense(dev, allowed), bm25(dev, allowed), score)
+    return tune_fusion(dense.scored(dev, allowed), bm25.scored(dev, allowed), score)

@@ -43,17 +43,23 @@ def load_index(path: str | Path) -> faiss.Index:
 def search(index: faiss.Index, queries: np.ndarray, k: int,
            allowed: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """Top-k row ids per query; `allowed[i]` restricts query i to those rows (scope `paper`)."""
+    return [rows for rows, _ in search_scored(index, queries, k, allowed)]
+
+
+def search_scored(index: faiss.Index, queries: np.ndarray, k: int,
+                  allowed: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`search` with each row's inner product beside it: (rows, scores) per query, best first."""
     import faiss
 
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     if allowed is None:
-        _, ids = index.search(queries, min(k, index.ntotal))
-        return [row[row >= 0] for row in ids]
+        scores, ids = index.search(queries, min(k, index.ntotal))
+        return [(row[row >= 0], score[row >= 0]) for row, score in zip(ids, scores)]
     out = []
     for q, rows in zip(queries, allowed):
         params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
-        _, ids = index.search(q[None, :], min(k, len(rows)), params=params)
-        out.append(ids[0][ids[0] >= 0])
+        scores, ids = index.search(q[None, :], min(k, len(rows)), params=params)
+        out.append((ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]))
     return out
 
 

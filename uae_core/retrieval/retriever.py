@@ -83,7 +83,7 @@ class Retriever:
         self.meta = json.loads((folder / "retriever.json").read_text())
         with open(folder / "passages.jsonl", encoding="utf-8") as fh:
             self.passages = [Passage(r["id"], r["doc_id"], r["section"], r["text"]) for r in map(json.loads, fh)]
-        self.fusion = Fusion(**self.meta["fusion"])
+        self.fusion = Fusion.from_dict(self.meta["fusion"])
         bm25 = BM25Index.load(folder / "bm25")
         self.systems: dict[str, Ranker] = {"uae": dense_system(encoder, load_index(folder / "index.faiss")),
                                            "bm25": bm25_system(self.passages, bm25)}

@@ -113,7 +113,9 @@ def log_report(run_id: str, report: dict, split: str, paths: tuple[Path, Path]) 
     return True
 
 
-def log_params(run_id: str, params: dict) -> None:
-    """Parameters decided after training (e.g. the hybrid fusion), into the training's run."""
+def log_decided(run_id: str, values: dict) -> None:
+    """Settings decided after training (the hybrid fusion), as tags of the training's run: a later decision
+    (the fusion re-tuned when the index is rebuilt) replaces the earlier one, where MLflow refuses to change
+    a logged parameter."""
     with mlflow.start_run(run_id=run_id):
-        mlflow.log_params(params)
+        mlflow.set_tags({name: str(value) for name, value in values.items()})
