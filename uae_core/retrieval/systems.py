@@ -15,8 +15,7 @@ import numpy as np
 
 from uae_core.data import Passage, Query
 from uae_core.retrieval.encoder import encode
-from uae_core.retrieval.index import search_scored
-from uae_core.retrieval.index import top_k
+from uae_core.retrieval.index import search_scored, top_k
 
 if TYPE_CHECKING:
     from uae_core.retrieval.bm25 import BM25Index
@@ -28,8 +27,8 @@ DEPTH = 1000  # ranking depth for MAP (deep enough that truncation moves it by <
 class ScoredRanker:
     """A Ranker whose `scored(queries, allowed)` also gives each ranking's scores: [(rows, scores)]."""
 
-    def __init__(self, scored: Callable[[Sequence[Query], "list[np.ndarray] | None"],
-                                        "list[tuple[np.ndarray, np.ndarray]]"]):
+    def __init__(self, scored: Callable[[Sequence[Query], list[np.ndarray] | None],
+                                        list[tuple[np.ndarray, np.ndarray]]]):
         self.scored = scored
 
     def __call__(self, queries: Sequence[Query], allowed: list[np.ndarray] | None) -> list[np.ndarray]:
