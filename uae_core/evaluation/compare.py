@@ -152,7 +152,7 @@ def split_metrics(model, passages: Sequence[Passage], queries: Sequence[Query], 
 
 
 def tune_hybrid(dense: ScoredRanker, bm25: ScoredRanker, passages: Sequence[Passage], queries: Sequence[Query],
-                scope: str) -> tuple[Fusion, float]:
+                scope: str, grid: Sequence[Fusion] | None = None, rule: str = "one_se") -> tuple[Fusion, float]:
     """The fusion of `dense` with BM25 chosen on the dev split's questions with gold, by the mean of Recall@1
     and MAP per question (tune_fusion's rule); the default Fusion() when there is no dev question."""
     dev = [q for q in queries if q.split == "dev" and q.gold_passage_ids]
@@ -165,4 +165,4 @@ def tune_hybrid(dense: ScoredRanker, bm25: ScoredRanker, passages: Sequence[Pass
         table = per_query_table([[passages[r].passage_id for r in row] for row in rankings], gold)
         return (table["success@1"] + table["map"]) / 2
 
-    return tune_fusion(dense.scored(dev, allowed), bm25.scored(dev, allowed), score)
+    return tune_fusion(dense.scored(dev, allowed), bm25.scored(dev, allowed), score, grid, rule)

@@ -116,6 +116,7 @@ def hybrid_system(dense: ScoredRanker, bm25: ScoredRanker, fusion: Fusion, depth
     return rank
 
 
+RULES = ("one_se", "argmax")
 DENSE_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
@@ -127,8 +128,8 @@ def fusion_grid(methods: Sequence[str] = ("convex",), weights: Sequence[float] =
 
 
 def tune_fusion(dense: Sequence[tuple[np.ndarray, np.ndarray]], bm25: Sequence[tuple[np.ndarray, np.ndarray]],
-                score: Callable[[list[np.ndarray]], np.ndarray], grid: Sequence[Fusion] | None = None
-                ) -> tuple[Fusion, float]:
+                score: Callable[[list[np.ndarray]], np.ndarray], grid: Sequence[Fusion] | None = None,
+                rule: str = "one_se") -> tuple[Fusion, float]:
     """The fusion to ship, chosen on the dev questions (`dense`, `bm25`: their scored rankings; `score`:
     fused rankings -> one value per question, higher is better). Returns it and its mean score.
 
@@ -137,13 +138,18 @@ def tune_fusion(dense: Sequence[tuple[np.ndarray, np.ndarray]], bm25: Sequence[t
     system that is better alone on dev. ~100 dev questions cannot tell neighbouring weights apart, and a
     hybrid that leans on the stronger system cannot fall far below it, which is what users compare it
     with (COVID-QA: the plain argmax put w = 0.5-0.6 on a weak encoder and lost to BM25 on test). If no
-    mixture is within reach of the best, the best grid point wins (it may be one system alone)."""
+    mixture is within reach of the best, the best grid point wins (it may be one system alone).
+    `rule="argmax"` takes the best grid point outright (the choice before; bench/fusion.py compares them)."""
+    if rule not in RULES:
+        raise ValueError(f"fusion rule must be one of {RULES}, got {rule!r}")
     grid = list(grid or fusion_grid())
     values = [np.asarray(score([fuse_scored(pair, f) for pair in zip(dense, bm25)]), dtype=np.float64)
               for f in grid]
     means = [float(v.mean()) for v in values]
     best = int(np.argmax(means))  # first of equals: ties go to the earlier grid point
     n = len(values[best])
+    if rule == "argmax":
+        return grid[best], means[best]
 
     def within_reach(i: int) -> bool:
         se = float(np.std(values[i] - values[best], ddof=1) / np.sqrt(n)) if n > 1 else 0.0
