@@ -105,6 +105,9 @@ def test_mlflow_has_the_run_the_model_and_the_champion(first_run, global_mlflow_
     eval_files = {f.path for f in client.list_artifacts(run.info.run_id, "eval")}
     assert eval_files == {"eval/eval_report.json", "eval/eval_report.md", "eval/test_metrics_table.json",
                           "eval/test_gains.png"}  # the report, and its table and figure for the MLflow UI
+    saved = json.loads((root / "data" / "indexes" / "slice" / "v1" / "retriever.json").read_text())["fusion"]
+    assert run.data.tags["fusion_method"] == saved["method"] == "convex"  # the hybrid's fusion, re-tunable
+    assert float(run.data.tags["fusion_dense_weight"]) == saved["dense_weight"]
 
 
 def test_index_and_report_cover_every_passage_and_system(first_run):
