@@ -18,6 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from results_page import fusion_text  # noqa: E402  bench/results_page.py: one wording of a fusion on both pages
+
 from uae_assets.domains import data_dir, get_domain, load_domains  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
 from uae_core.evaluation.compare import tune_hybrid  # noqa: E402
@@ -70,9 +72,7 @@ def page(rows: list[dict], command: str) -> str:
         base = {x["system"]: x for x in rows if x["domain"] == r["domain"] and x["encoder"] == r["encoder"]}
         beats = r["fusion"] is not None and all(r[m] > base[s][m] for s in ("BM25", "encoder alone")
                                                 for m in ("success@1", "map"))
-        fusion = "" if r["fusion"] is None else (
-            f"{r['fusion'].method}, w {r['fusion'].dense_weight}" + (f", k {r['fusion'].k}"
-                                                                   if r["fusion"].method == "rrf" else ""))
+        fusion = "" if r["fusion"] is None else fusion_text(r["fusion"].as_dict())
         cell = (lambda v: f"**{v:.3f}**") if beats else (lambda v: f"{v:.3f}")
         encoder = "base" if r["encoder"] == "base" else Path(r["encoder"]).name
         lines.append(f"| {r['domain']} ({r['n_test']} q) | {encoder} | {r['system']} | {fusion} | "

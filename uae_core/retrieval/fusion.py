@@ -155,9 +155,8 @@ def tune_fusion(dense: Sequence[tuple[np.ndarray, np.ndarray]], bm25: Sequence[t
         se = float(np.std(values[i] - values[best], ddof=1) / np.sqrt(n)) if n > 1 else 0.0
         return means[i] >= means[best] - se - 1e-12
 
-    alone = {w: float(score([rows for rows, _ in (d if w == 1.0 else b for d, b in zip(dense, bm25))]).mean())
-             for w in (0.0, 1.0)}
-    lean = 1.0 if alone[1.0] > alone[0.0] else 0.0
+    dense_alone, bm25_alone = (float(np.mean(score([rows for rows, _ in lists]))) for lists in (dense, bm25))
+    lean = 1.0 if dense_alone > bm25_alone else 0.0
     mixtures = [i for i, f in enumerate(grid) if 0.0 < f.dense_weight < 1.0 and within_reach(i)]
     if not mixtures:
         return grid[best], means[best]

@@ -42,10 +42,20 @@ def scope_rows(passages: Sequence[Passage], queries: Sequence[Query], scope: str
     return [arrays.get(q.doc_id, empty) for q in queries]
 
 
+def bm25_scored(bm25: BM25Index, queries: Sequence[Query], k: int,
+                allowed: list[np.ndarray] | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each query's top k rows by BM25, with their scores (what score fusion needs)."""
+    out = []
+    for i, q in enumerate(queries):
+        scores = bm25.scores(q.question)
+        rows = top_k(scores, k, None if allowed is None else allowed[i])
+        out.append((rows, scores[rows]))
+    return out
+
+
 def bm25_rank(bm25: BM25Index, queries: Sequence[Query], k: int,
               allowed: list[np.ndarray] | None) -> list[np.ndarray]:
-    return [top_k(bm25.scores(q.question), k, None if allowed is None else allowed[i])
-            for i, q in enumerate(queries)]
+    return [rows for rows, _ in bm25_scored(bm25, queries, k, allowed)]
 
 
 def dense_rank(passage_emb: np.ndarray, query_emb: np.ndarray, k: int,

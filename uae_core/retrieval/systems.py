@@ -15,7 +15,8 @@ import numpy as np
 
 from uae_core.data import Passage, Query
 from uae_core.retrieval.encoder import encode
-from uae_core.retrieval.index import search_scored, top_k
+from uae_core.retrieval.index import search_scored
+from uae_core.retrieval.ranking import bm25_scored
 
 if TYPE_CHECKING:
     from uae_core.retrieval.bm25 import BM25Index
@@ -39,15 +40,7 @@ def bm25_system(passages: Sequence[Passage], bm25: BM25Index | None = None, dept
     from uae_core.retrieval.bm25 import BM25Index  # imported here: the rest of this module runs without bm25s
 
     bm25 = bm25 or BM25Index([p.text for p in passages])
-
-    def scored(queries: Sequence[Query], allowed: list[np.ndarray] | None):
-        out = []
-        for i, q in enumerate(queries):
-            scores = bm25.scores(q.question)
-            rows = top_k(scores, depth, None if allowed is None else allowed[i])
-            out.append((rows, scores[rows]))
-        return out
-    return ScoredRanker(scored)
+    return ScoredRanker(lambda queries, allowed: bm25_scored(bm25, queries, depth, allowed))
 
 
 def dense_system(model, index, depth: int = DEPTH) -> ScoredRanker:
