@@ -1,3 +1,4 @@
+import json
 import pickle
 
 import numpy as np
@@ -51,6 +52,16 @@ def test_fusion_validates_and_reads_what_older_versions_saved_as_rrf():
     revived = Fusion.__new__(Fusion)
     revived.__setstate__(state)
     assert revived == old and pickle.loads(pickle.dumps(Fusion("convex", 0.3))) == Fusion("convex", 0.3)
+
+
+def test_a_retriever_whose_saved_fusion_is_unreadable_names_the_file_and_field(tmp_path):
+    from uae_core.retrieval.retriever import Retriever
+
+    (tmp_path / "passages.jsonl").write_text("")
+    for bad in ({"method": "sum", "dense_weight": 0.5}, {"weight": 0.5}, "rrf"):
+        (tmp_path / "retriever.json").write_text(json.dumps({"model_uri": "m", "fusion": bad}))
+        with pytest.raises(ValueError, match=r"retriever\.json: field 'fusion'.*faiss_index"):
+            Retriever(tmp_path, encoder=None)
 
 
 def test_tune_fusion_finds_a_mixture_that_beats_both_systems():

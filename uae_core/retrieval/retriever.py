@@ -83,7 +83,11 @@ class Retriever:
         self.meta = json.loads((folder / "retriever.json").read_text())
         with open(folder / "passages.jsonl", encoding="utf-8") as fh:
             self.passages = [Passage(r["id"], r["doc_id"], r["section"], r["text"]) for r in map(json.loads, fh)]
-        self.fusion = Fusion.from_dict(self.meta["fusion"])
+        try:
+            self.fusion = Fusion.from_dict(self.meta["fusion"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{folder / 'retriever.json'}: field 'fusion' ({self.meta.get('fusion')!r}) is not a "
+                             f"fusion: {exc}; materialize the domain's faiss_index to rebuild it") from exc
         bm25 = BM25Index.load(folder / "bm25")
         self.systems: dict[str, Ranker] = {"uae": dense_system(encoder, load_index(folder / "index.faiss")),
                                            "bm25": bm25_system(self.passages, bm25)}
