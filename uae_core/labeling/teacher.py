@@ -25,6 +25,7 @@ from uae_core.labeling.prompts import PromptBuilder, split_template
 from uae_core.weights import DEFAULT_TEACHER, resolve_teacher, teacher_fingerprint
 
 AnswerPolicy = Literal["first", "average", "first_extractive", "average_extractive"]
+YesNoPolicy = Literal["drop", "score"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ class TeacherConfig:
             variants score the annotator's extractive spans where given.
         without_answers: questions with no reference answer: `question_likelihood` labels them with
             log p(question | passage) - log p(question); `skip` leaves them unlabeled.
+        yes_no_answers: `drop`: a bare Yes or No reference answer is not scored (the question is labeled
+            by its other answers, else as one without an answer, see without_answers): p("Yes" | passage)
+            does not say which passage holds the evidence (qasper train, evidence among the K = 8
+            candidates: the teacher's top passage was the evidence for 7.5 % of the 67 yes/no questions
+            when scoring the answer, below chance, and 58.2 % with `drop`; docs/yes_no.md). `score`:
+            score it like any answer.
         batch_size: sequences per forward pass (does not change the labels).
         dtype: `float32` (bf16 is ~6x slower on CPUs without AMX).
     """
@@ -64,6 +71,7 @@ class TeacherConfig:
     add_bos: bool = False
     answer_policy: AnswerPolicy = "first"
     without_answers: Literal["question_likelihood", "skip"] = "question_likelihood"
+    yes_no_answers: YesNoPolicy = "drop"
     batch_size: int = 8
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
 
@@ -72,6 +80,7 @@ class TeacherConfig:
         require_choice(self.backend, ("transformers", "vllm"), me, "backend")
         require_choice(self.answer_policy, get_args(AnswerPolicy), me, "answer_policy")
         require_choice(self.without_answers, ("question_likelihood", "skip"), me, "without_answers")
+        require_choice(self.yes_no_answers, get_args(YesNoPolicy), me, "yes_no_answers")
         require_choice(self.dtype, ("float32", "bfloat16", "float16"), me, "dtype")
         for name in ("max_passage_tokens", "max_question_tokens", "max_answer_tokens", "batch_size"):
             require(getattr(self, name) >= 1, me, name, f"must be at least 1, got {getattr(self, name)}")
@@ -86,10 +95,16 @@ class TeacherConfig:
                 "must not contain {passage}")
 
     def scoring_fields(self) -> dict:
-        """What changes the labels (not the model name, which the id carries, or the batch size)."""
+        """What changes the labels (not the model name, which the id carries, or the batch size).
+
+        `yes_no_answers` at its default is left out, so the teacher_id of a store labeled before the knob
+        existed stays the same: the labels of the yes/no questions, whose scored texts changed, are redone
+        by their input_sha (labeling/answers.py) and the rest are reused. `score` gives a new id."""
         d = asdict(self)
         for k in ("model", "batch_size"):
             d.pop(k)
+        if d["yes_no_answers"] == "drop":
+            d.pop("yes_no_answers")
         return d
 
 

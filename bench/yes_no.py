@@ -1,0 +1,199 @@
+"""Is a bare Yes/No reference answer a usable teacher target? `TeacherConfig.yes_no_answers` side by side.
+
+`score` scores log p("Yes" | passage, question) like any answer; `drop` (the default) labels such a question
+by its question likelihood, log p(question | passage) - log p(question), as a question without an answer.
+Both are computed by the pipeline's candidate builder, labeler and label store (only missing labels), then:
+
+- stage `label`: candidate sets (BM25 + the base encoder, the domain's scope) for the first `--questions`
+  train questions (0 = all) at `--k`, labeled under both policies; per answer type, how often the teacher's
+  most useful candidate is gold evidence, where the candidates hold some (the signal's quality);
+- stage `train`: a student per policy and seed on the first `--train-questions` questions at `--train-k`
+  (the main command's budget; the sets are the label stage's, cut to their first `--train-k`), the
+  trainer's defaults, scored on the dev and test splits;
+- stage `doc`: docs/yes_no.md from the stage records alone.
+
+    .venv/bin/python bench/yes_no.py --stage label --questions 0 --k 8
+    .venv/bin/python bench/yes_no.py --stage train --train-questions 200 --train-k 4 --seeds 0 1 2
+    .venv/bin/python bench/yes_no.py --stage doc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from uae_assets.domains import data_dir, get_domain  # noqa: E402
+from uae_core.data import load_corpus  # noqa: E402
+from uae_core.evaluation.compare import split_metrics  # noqa: E402
+from uae_core.labeling.answers import is_yes_no  # noqa: E402
+from uae_core.labeling.candidates import CandidateConfig, CandidateSet, build_sticky  # noqa: E402
+from uae_core.labeling.label_store import LabelStore  # noqa: E402
+from uae_core.labeling.labeler import label_candidates  # noqa: E402
+from uae_core.labeling.teacher import TeacherConfig, load_teacher  # noqa: E402
+from uae_core.retrieval.encoder import load_student  # noqa: E402
+from uae_core.training.examples import build_examples  # noqa: E402
+from uae_core.training.trainer import TrainConfig, train_student  # noqa: E402
+from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
+
+POLICIES = ("score", "drop")
+METRICS = ("success@1", "map")
+
+
+def answer_type(query) -> str:
+    """The first annotator's answer: yes/no, or its length in words."""
+    if not query.answers:
+        return "none"
+    if is_yes_no(query.answers[0]):
+        return "yes/no"
+    n = len(query.answers[0].split())
+    return "1-3 words" if n <= 3 else "4-10 words" if n <= 10 else "over 10 words"
+
+
+def teacher_for(args, policy: str):
+    return load_teacher(TeacherConfig(model=args.teacher, yes_no_answers=policy), cache_dir=data_dir() / "models")
+
+
+def label_stage(args, corpus, domain) -> None:
+    config = CandidateConfig(k=args.k, max_train_queries=args.questions, sticky=False)
+    result = build_sticky(corpus.passages, corpus.queries, config, domain.scope, load_student(args.student),
+                          args.workdir / "candidates.json", args.workdir / "cache")  # what candidate_sets calls
+    sets, queries = result.sets, {q.query_id: q for q in corpus.queries}
+    passages = {p.passage_id: p for p in corpus.passages}
+    (args.workdir / "sets.json").write_text(json.dumps({s.query_id: list(s.passage_ids) for s in sets}))
+    record = {"domain": args.domain, "k": args.k, "questions": len(sets), "gold_recall": result.gold_recall,
+              "policies": {}}
+    for policy in POLICIES:
+        teacher = teacher_for(args, policy)
+        with LabelStore.open(args.labels) as store:
+            store.register_teacher(teacher.teacher_id, json.dumps(teacher.config.scoring_fields(), sort_keys=True))
+            stats = label_candidates(teacher, store, sets, queries, passages)
+            utilities = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
+        hits: dict[str, list[bool]] = defaultdict(list)
+        for s in sets:
+            u, gold = utilities.get(s.query_id, {}), set(queries[s.query_id].gold_passage_ids)
+            if u and gold & set(u):
+                hits[answer_type(queries[s.query_id])].append(max(u, key=u.get) in gold)
+        record["policies"][policy] = {
+            "teacher_id": teacher.teacher_id, "labeling": stats.as_dict(),
+            "top1_is_gold": {t: {"questions": len(v), "rate": sum(v) / len(v)} for t, v in sorted(hits.items())},
+            "top1_is_gold_all": sum(sum(v) for v in hits.values()) / max(sum(len(v) for v in hits.values()), 1)}
+        print(json.dumps({policy: record["policies"][policy]["top1_is_gold_all"], **stats.as_dict()}), flush=True)
+    (args.workdir / "label.json").write_text(json.dumps(record, indent=1))
+
+
+def train_stage(args, corpus, domain) -> None:
+    raw = json.loads((args.workdir / "sets.json").read_text())  # the label stage's, in train order
+    sets = [CandidateSet(q, tuple(p[:args.train_k])) for q, p in list(raw.items())[:args.train_questions]]
+    queries, passages = {q.query_id: q for q in corpus.queries}, {p.passage_id: p for p in corpus.passages}
+    for seed in args.seeds:
+        for policy in POLICIES:
+            with LabelStore.open(args.labels, read_only=True) as store:
+                utilities = store.utilities(teacher_for(args, policy).teacher_id, [s.query_id for s in sets])
+            examples = build_examples(sets, utilities, queries, passages)
+            model = load_student(args.student)
+            started = time.perf_counter()
+            train_student(model, examples, TrainConfig(seed=seed), show_progress=False)
+            row = {"policy": policy, "seed": seed, "questions": len(examples), "k": args.train_k,
+                   "yes_no_questions": sum(answer_type(queries[s.query_id]) == "yes/no" for s in sets),
+                   "train_s": round(time.perf_counter() - started, 1)}
+            for split in ("dev", "test"):  # what uae_encoder's promotion uses for dev
+                metrics = split_metrics(model, corpus.passages, corpus.queries, domain.scope,
+                                        args.workdir / "cache", split)
+                row[split] = {m: round(metrics[m], 4) for m in METRICS}
+            print(json.dumps(row), flush=True)
+            with (args.workdir / "train.jsonl").open("a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+def base_metrics(args, corpus, domain) -> dict:
+    path = args.workdir / "base.json"
+    if not path.is_file():
+        model = load_student(args.student)
+        path.write_text(json.dumps({split: split_metrics(model, corpus.passages, corpus.queries, domain.scope,
+                                                         args.workdir / "cache", split)
+                                    for split in ("dev", "test")}))
+    return json.loads(path.read_text())
+
+
+def doc_stage(args, corpus, domain) -> None:
+    label = json.loads((args.workdir / "label.json").read_text())
+    rows = [json.loads(line) for line in (args.workdir / "train.jsonl").read_text().splitlines() if line.strip()]
+    base = base_metrics(args, corpus, domain)
+    p = label["policies"]
+    lines = [f"# Yes/No reference answers as teacher targets ({args.domain})", "",
+             f"Made by `bench/yes_no.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} CPU, 2 cores). "
+             "`score`: the teacher scores a bare Yes/No answer like any answer, log p(\"Yes\" | passage, question); "
+             "`drop` (the default, `TeacherConfig.yes_no_answers`): such a question is labeled by its question "
+             "likelihood, log p(question | passage) - log p(question), as one without an answer.", "",
+             "## The signal: is the teacher's most useful candidate the gold evidence?", "",
+             f"{label['questions']} train questions, K = {label['k']} candidates (BM25 + the base encoder); "
+             f"gold among the candidates for {label['gold_recall']:.1%} of them. Per answer type (the first "
+             "annotator's), over the questions whose candidates hold gold:", "",
+             "| answer type | questions | `score` | `drop` |", "|---|---|---|---|"]
+    for t, v in p["drop"]["top1_is_gold"].items():
+        lines.append(f"| {t} | {v['questions']} | {p['score']['top1_is_gold'][t]['rate']:.1%} | {v['rate']:.1%} |")
+    lines += [f"| all | | {p['score']['top1_is_gold_all']:.1%} | {p['drop']['top1_is_gold_all']:.1%} |", "",
+              f"A random candidate is gold about {1 / label['k']:.1%} of the time (one gold among {label['k']}).", ""]
+    if rows:
+        n, k = rows[0]["questions"], rows[0]["k"]
+        lines += ["## The student at the main command's budget", "",
+                  f"The first {n} train questions ({rows[0]['yes_no_questions']} of them yes/no), K = {k}, "
+                  "TrainConfig's defaults, per seed; base = the untrained MiniLM "
+                  f"(dev {base['dev']['success@1']:.3f} / {base['dev']['map']:.3f}, "
+                  f"test {base['test']['success@1']:.3f} / {base['test']['map']:.3f}).", "",
+                  "| policy | seed | dev R@1 | dev MAP | test R@1 | test MAP | train s |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in sorted(rows, key=lambda r: (r["policy"] != "score", r["seed"])):
+            lines.append(f"| {r['policy']} | {r['seed']} | {r['dev']['success@1']:.3f} | {r['dev']['map']:.3f} | "
+                         f"{r['test']['success@1']:.3f} | {r['test']['map']:.3f} | {r['train_s']} |")
+        lines += ["", "| policy | seeds | dev R@1 | dev MAP | test R@1 | test MAP | test R@1 vs base |",
+                  "|---|---|---|---|---|---|---|"]
+        for policy in POLICIES:
+            mine = [r for r in rows if r["policy"] == policy]
+            if not mine:
+                continue
+            mean = {(s, m): sum(r[s][m] for r in mine) / len(mine) for s in ("dev", "test") for m in METRICS}
+            base_r1 = base["test"]["success@1"]
+            gain = f"{mean['test', 'success@1'] / base_r1 - 1:+.1%}" if base_r1 else "n/a"
+            lines.append(f"| {policy} | {len(mine)} | {mean['dev', 'success@1']:.3f} | {mean['dev', 'map']:.3f} | "
+                         f"{mean['test', 'success@1']:.3f} | {mean['test', 'map']:.3f} | "
+                         f"{gain} |")
+    args.out.write_text("\n".join(lines) + "\n")
+    print(args.out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", choices=["label", "train", "doc"], required=True)
+    ap.add_argument("--domain", default="qasper")
+    ap.add_argument("--questions", type=int, default=0, help="train questions to label, 0 = all (stage label)")
+    ap.add_argument("--k", type=int, default=8, help="candidates per question (stage label)")
+    ap.add_argument("--train-questions", type=int, default=200, help="stage train: the first N labeled questions")
+    ap.add_argument("--train-k", type=int, default=4, help="stage train: the first K candidates of each set")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--student", default=DEFAULT_STUDENT)
+    ap.add_argument("--teacher", default=DEFAULT_TEACHER)
+    ap.add_argument("--workdir", type=Path, default=None, help="default <data dir>/yes_no")
+    ap.add_argument("--labels", type=Path, default=None, help="default <workdir>/labels.duckdb")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "yes_no.md")
+    args = ap.parse_args(argv)
+    args.workdir = args.workdir or data_dir() / "yes_no"
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    args.labels = args.labels or args.workdir / "labels.duckdb"
+    domain = get_domain(args.domain)
+    corpus = load_corpus(domain.source_file(), domain.format)
+    {"label": label_stage, "train": train_stage, "doc": doc_stage}[args.stage](args, corpus, domain)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

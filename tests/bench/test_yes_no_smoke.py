@@ -1,0 +1,46 @@
+"""bench/yes_no.py end to end on a synthetic domain with yes/no answers and tiny random models: both
+policies are labeled in one store (the yes/no questions differ, nothing else), a student per policy is
+trained and scored, and the page renders from the records."""
+
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+
+from tests.helpers import REPO, answer, make_paper, make_qa, synthetic_qasper
+
+
+def test_yes_no_bench_labels_both_policies_trains_and_renders(tmp_path, tiny_student_dir, tiny_teacher_dir):
+    papers = synthetic_qasper(16)
+    for i, (pid, paper) in enumerate(papers.items()):  # every other paper's 2nd question is answered "Yes"
+        if i % 2:
+            evidence = paper["full_text"][0]["paragraphs"][1]
+            papers[pid] = make_paper(paper["full_text"][0]["paragraphs"], [
+                paper["qas"][0], make_qa(f"p{i}-yn", f"Is accuracy measured in paper {i}?",
+                                         answer(yes_no=True, evidence=[evidence]))])
+    (tmp_path / "d.json").write_text(json.dumps(papers))
+    (tmp_path / "domains.yaml").write_text(f"default: d\ndomains:\n  d:\n    path: {tmp_path / 'd.json'}\n")
+    env = {**os.environ, "UAE_DOMAINS": str(tmp_path / "domains.yaml"), "UAE_DATA_DIR": str(tmp_path / "data"),
+           "HF_HUB_OFFLINE": "1"}
+    common = ["--domain", "d", "--student", str(tiny_student_dir), "--teacher", str(tiny_teacher_dir)]
+    for stage in (["label", "--k", "3"], ["train", "--train-questions", "8", "--train-k", "3"], ["doc"]):
+        proc = subprocess.run([sys.executable, "bench/yes_no.py", "--stage", *stage, *common,
+                               "--out", str(tmp_path / "yes_no.md")], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+    work = tmp_path / "data" / "yes_no"
+    label = json.loads((work / "label.json").read_text())
+    score, drop = label["policies"]["score"], label["policies"]["drop"]
+    assert score["teacher_id"] != drop["teacher_id"]
+    assert score["labeling"]["pairs_total"] == drop["labeling"]["pairs_total"] > 0
+    with duckdb.connect(str(work / "labels.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT teacher_id, query_id, passage_id, utility FROM utility_labels").fetchall()
+    by = {tid: {(q, p): u for t, q, p, u in rows if t == tid} for tid in (score["teacher_id"], drop["teacher_id"])}
+    differ = {q for (q, p), u in by[drop["teacher_id"]].items() if abs(u - by[score["teacher_id"]][q, p]) > 1e-6}
+    assert differ and all(q.endswith("-yn") for q in differ)  # only the yes/no questions are labeled otherwise
+    runs = [json.loads(line) for line in (work / "train.jsonl").read_text().splitlines()]
+    assert [r["policy"] for r in runs] == ["score", "drop"] and all(0 <= r["test"]["map"] <= 1 for r in runs)
+    page = (tmp_path / "yes_no.md").read_text()
+    assert "| yes/no |" in page and "## The student at the main command's budget" in page
