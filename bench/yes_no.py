@@ -7,13 +7,12 @@ Both are computed by the pipeline's candidate builder, labeler and label store (
 - stage `label`: candidate sets (BM25 + the base encoder, the domain's scope) for the first `--questions`
   train questions (0 = all) at `--k`, labeled under both policies; per answer type, how often the teacher's
   most useful candidate is gold evidence, where the candidates hold some (the signal's quality);
-- stage `train`: a student per policy and seed on the first `--train-questions` questions at `--train-k`
-  (the main command's budget; the sets are the label stage's, cut to their first `--train-k`), the
-  trainer's defaults, scored on the dev and test splits;
+- stage `train`: a student per label budget (`--budget N:K`: the label stage's first N sets, cut to their
+  first K candidates), policy and seed, with the trainer's defaults, scored on the dev and test splits;
 - stage `doc`: docs/yes_no.md from the stage records alone.
 
     .venv/bin/python bench/yes_no.py --stage label --questions 0 --k 8
-    .venv/bin/python bench/yes_no.py --stage train --train-questions 200 --train-k 4 --seeds 0 1 2
+    .venv/bin/python bench/yes_no.py --stage train --budget 400:2 --budget 200:4 --seeds 0 1 2
     .venv/bin/python bench/yes_no.py --stage doc
 """
 
@@ -92,26 +91,28 @@ def label_stage(args, corpus, domain) -> None:
 
 def train_stage(args, corpus, domain) -> None:
     raw = json.loads((args.workdir / "sets.json").read_text())  # the label stage's, in train order
-    sets = [CandidateSet(q, tuple(p[:args.train_k])) for q, p in list(raw.items())[:args.train_questions]]
     queries, passages = {q.query_id: q for q in corpus.queries}, {p.passage_id: p for p in corpus.passages}
-    for seed in args.seeds:
-        for policy in POLICIES:
-            with LabelStore.open(args.labels, read_only=True) as store:
-                utilities = store.utilities(teacher_for(args, policy).teacher_id, [s.query_id for s in sets])
-            examples = build_examples(sets, utilities, queries, passages)
-            model = load_student(args.student)
-            started = time.perf_counter()
-            train_student(model, examples, TrainConfig(seed=seed), show_progress=False)
-            row = {"policy": policy, "seed": seed, "questions": len(examples), "k": args.train_k,
-                   "yes_no_questions": sum(answer_type(queries[s.query_id]) == "yes/no" for s in sets),
-                   "train_s": round(time.perf_counter() - started, 1)}
-            for split in ("dev", "test"):  # what uae_encoder's promotion uses for dev
-                metrics = split_metrics(model, corpus.passages, corpus.queries, domain.scope,
-                                        args.workdir / "cache", split)
-                row[split] = {m: round(metrics[m], 4) for m in METRICS}
-            print(json.dumps(row), flush=True)
-            with (args.workdir / "train.jsonl").open("a") as f:
-                f.write(json.dumps(row) + "\n")
+    for budget in args.budget:
+        n, k = (int(x) for x in budget.split(":"))
+        sets = [CandidateSet(q, tuple(p[:k])) for q, p in list(raw.items())[:n]]
+        for seed in args.seeds:
+            for policy in args.policies:
+                with LabelStore.open(args.labels, read_only=True) as store:
+                    utilities = store.utilities(teacher_for(args, policy).teacher_id, [s.query_id for s in sets])
+                examples = build_examples(sets, utilities, queries, passages)
+                model = load_student(args.student)
+                started = time.perf_counter()
+                train_student(model, examples, TrainConfig(seed=seed), show_progress=False)
+                row = {"policy": policy, "seed": seed, "questions": len(examples), "k": k,
+                       "yes_no_questions": sum(answer_type(queries[s.query_id]) == "yes/no" for s in sets),
+                       "train_s": round(time.perf_counter() - started, 1)}
+                for split in ("dev", "test"):  # what uae_encoder's promotion uses for dev
+                    metrics = split_metrics(model, corpus.passages, corpus.queries, domain.scope,
+                                            args.workdir / "cache", split)
+                    row[split] = {m: round(metrics[m], 4) for m in METRICS}
+                print(json.dumps(row), flush=True)
+                with (args.workdir / "train.jsonl").open("a") as f:
+                    f.write(json.dumps(row) + "\n")
 
 
 def base_metrics(args, corpus, domain) -> dict:
@@ -131,9 +132,10 @@ def doc_stage(args, corpus, domain) -> None:
     p = label["policies"]
     lines = [f"# Yes/No reference answers as teacher targets ({args.domain})", "",
              f"Made by `bench/yes_no.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} CPU, 2 cores). "
-             "`score`: the teacher scores a bare Yes/No answer like any answer, log p(\"Yes\" | passage, question); "
-             "`drop` (the default, `TeacherConfig.yes_no_answers`): such a question is labeled by its question "
-             "likelihood, log p(question | passage) - log p(question), as one without an answer.", "",
+             "`TeacherConfig.yes_no_answers`: `score` (the default, the design's rule) scores a bare Yes/No answer "
+             "like any answer, log p(\"Yes\" | passage, question); `drop` labels such a question by its other "
+             "annotators' answers, else by its question likelihood, log p(question | passage) - log p(question), "
+             "as one without an answer.", "",
              "## The signal: is the teacher's most useful candidate the gold evidence?", "",
              f"{label['questions']} train questions, K = {label['k']} candidates (BM25 + the base encoder); "
              f"gold among the candidates for {label['gold_recall']:.1%} of them. Per answer type (the first "
@@ -144,29 +146,31 @@ def doc_stage(args, corpus, domain) -> None:
     lines += [f"| all | | {p['score']['top1_is_gold_all']:.1%} | {p['drop']['top1_is_gold_all']:.1%} |", "",
               f"A random candidate is gold about {1 / label['k']:.1%} of the time (one gold among {label['k']}).", ""]
     if rows:
-        n, k = rows[0]["questions"], rows[0]["k"]
-        lines += ["## The student at the main command's budget", "",
-                  f"The first {n} train questions ({rows[0]['yes_no_questions']} of them yes/no), K = {k}, "
-                  "TrainConfig's defaults, per seed; base = the untrained MiniLM "
+        lines += ["## Students distilled from each policy's labels", "",
+                  "Per label budget (the first N train questions, the first K candidates of each), TrainConfig's "
+                  "defaults; base = the untrained MiniLM "
                   f"(dev {base['dev']['success@1']:.3f} / {base['dev']['map']:.3f}, "
                   f"test {base['test']['success@1']:.3f} / {base['test']['map']:.3f}).", "",
-                  "| policy | seed | dev R@1 | dev MAP | test R@1 | test MAP | train s |",
-                  "|---|---|---|---|---|---|---|"]
-        for r in sorted(rows, key=lambda r: (r["policy"] != "score", r["seed"])):
-            lines.append(f"| {r['policy']} | {r['seed']} | {r['dev']['success@1']:.3f} | {r['dev']['map']:.3f} | "
-                         f"{r['test']['success@1']:.3f} | {r['test']['map']:.3f} | {r['train_s']} |")
-        lines += ["", "| policy | seeds | dev R@1 | dev MAP | test R@1 | test MAP | test R@1 vs base |",
-                  "|---|---|---|---|---|---|---|"]
-        for policy in POLICIES:
-            mine = [r for r in rows if r["policy"] == policy]
-            if not mine:
-                continue
+                  "| questions x K | policy | seed | dev R@1 | dev MAP | test R@1 | test MAP | train s |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in sorted(rows, key=lambda r: (-r["questions"], r["k"], r["policy"] != "score", r["seed"])):
+            lines.append(f"| {r['questions']} x {r['k']} | {r['policy']} | {r['seed']} | {r['dev']['success@1']:.3f} | "
+                         f"{r['dev']['map']:.3f} | {r['test']['success@1']:.3f} | {r['test']['map']:.3f} | "
+                         f"{r['train_s']} |")
+        lines += ["", "Means over seeds (dev score: the mean of dev R@1 and MAP, what chooses a setting):", "",
+                  "| questions x K | yes/no questions | policy | seeds | dev R@1 | dev MAP | dev score | test R@1 | "
+                  "test MAP | test R@1 vs base |", "|---|---|---|---|---|---|---|---|---|---|"]
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        for r in rows:
+            groups[r["questions"], r["k"], r["policy"]].append(r)
+        for (n, k, policy), mine in sorted(groups.items(), key=lambda g: (-g[0][0], g[0][1], g[0][2] != "score")):
             mean = {(s, m): sum(r[s][m] for r in mine) / len(mine) for s in ("dev", "test") for m in METRICS}
             base_r1 = base["test"]["success@1"]
             gain = f"{mean['test', 'success@1'] / base_r1 - 1:+.1%}" if base_r1 else "n/a"
-            lines.append(f"| {policy} | {len(mine)} | {mean['dev', 'success@1']:.3f} | {mean['dev', 'map']:.3f} | "
-                         f"{mean['test', 'success@1']:.3f} | {mean['test', 'map']:.3f} | "
-                         f"{gain} |")
+            lines.append(f"| {n} x {k} | {mine[0]['yes_no_questions']} | {policy} | {len(mine)} | "
+                         f"{mean['dev', 'success@1']:.3f} | {mean['dev', 'map']:.3f} | "
+                         f"{(mean['dev', 'success@1'] + mean['dev', 'map']) / 2:.4f} | "
+                         f"{mean['test', 'success@1']:.3f} | {mean['test', 'map']:.3f} | {gain} |")
     args.out.write_text("\n".join(lines) + "\n")
     print(args.out)
 
@@ -177,8 +181,10 @@ def main(argv=None) -> int:
     ap.add_argument("--domain", default="qasper")
     ap.add_argument("--questions", type=int, default=0, help="train questions to label, 0 = all (stage label)")
     ap.add_argument("--k", type=int, default=8, help="candidates per question (stage label)")
-    ap.add_argument("--train-questions", type=int, default=200, help="stage train: the first N labeled questions")
-    ap.add_argument("--train-k", type=int, default=4, help="stage train: the first K candidates of each set")
+    ap.add_argument("--budget", action="append", default=None,
+                    help="stage train, N:K: the first N labeled questions, the first K candidates of each "
+                         "(repeatable; default 400:2, the main command's)")
+    ap.add_argument("--policies", nargs="+", choices=POLICIES, default=list(POLICIES), help="stage train")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--student", default=DEFAULT_STUDENT)
     ap.add_argument("--teacher", default=DEFAULT_TEACHER)
@@ -186,6 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", type=Path, default=None, help="default <workdir>/labels.duckdb")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "yes_no.md")
     args = ap.parse_args(argv)
+    args.budget = args.budget or ["400:2"]
     args.workdir = args.workdir or data_dir() / "yes_no"
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.labels = args.labels or args.workdir / "labels.duckdb"

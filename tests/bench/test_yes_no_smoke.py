@@ -25,7 +25,7 @@ def test_yes_no_bench_labels_both_policies_trains_and_renders(tmp_path, tiny_stu
     env = {**os.environ, "UAE_DOMAINS": str(tmp_path / "domains.yaml"), "UAE_DATA_DIR": str(tmp_path / "data"),
            "HF_HUB_OFFLINE": "1"}
     common = ["--domain", "d", "--student", str(tiny_student_dir), "--teacher", str(tiny_teacher_dir)]
-    for stage in (["label", "--k", "3"], ["train", "--train-questions", "8", "--train-k", "3"], ["doc"]):
+    for stage in (["label", "--k", "3"], ["train", "--budget", "8:3"], ["doc"]):
         proc = subprocess.run([sys.executable, "bench/yes_no.py", "--stage", *stage, *common,
                                "--out", str(tmp_path / "yes_no.md")], cwd=REPO, env=env, capture_output=True,
                               text=True, timeout=600)
@@ -43,4 +43,5 @@ def test_yes_no_bench_labels_both_policies_trains_and_renders(tmp_path, tiny_stu
     runs = [json.loads(line) for line in (work / "train.jsonl").read_text().splitlines()]
     assert [r["policy"] for r in runs] == ["score", "drop"] and all(0 <= r["test"]["map"] <= 1 for r in runs)
     page = (tmp_path / "yes_no.md").read_text()
-    assert "| yes/no |" in page and "## The student at the main command's budget" in page
+    assert "| yes/no |" in page and "## Students distilled from each policy's labels" in page
+    assert "| 8 x 3 | 2 | score | 1 |" in page and "| 8 x 3 | 2 | drop | 1 |" in page  # the means table

@@ -102,8 +102,7 @@ def test_an_edited_paragraph_is_relabeled_under_its_old_id(tmp_path, teacher):
     assert stats.baselines_labeled_now == 0  # questions and answers did not change
 
 
-def test_a_bare_yes_no_answer_is_labeled_by_question_likelihood_and_only_its_pairs_are_redone(tmp_path,
-                                                                                               tiny_teacher_dir):
+def test_yes_no_drop_labels_a_bare_yes_no_question_by_question_likelihood(tmp_path, tiny_teacher_dir):
     from uae_core.labeling.answers import answers_for
     from uae_core.labeling.teacher import ScoreRequest
 
@@ -111,30 +110,28 @@ def test_a_bare_yes_no_answer_is_labeled_by_question_likelihood_and_only_its_pai
               "q1": dataclasses.replace(QUERIES["q1"], answers=("No", "topic 1 is covered"),
                                         extractive_answers=("", ""))}
     queries = {**QUERIES, **yes_no}
-    assert answers_for(queries["q0"], "average") == [] and answers_for(queries["q0"], "first", "score") == ["Yes."]
-    assert answers_for(queries["q1"], "first") == ["topic 1 is covered"]  # the first answer with content
-    scoring = load_teacher(TeacherConfig(model=str(tiny_teacher_dir), yes_no_answers="score"), cache_dir="unused")
-    dropping = load_teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="unused")
-    # The default leaves the id as it was before the knob existed, so an old store's labels are reused.
-    assert dropping.teacher_id == load_teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="x").teacher_id
-    assert scoring.teacher_id != dropping.teacher_id
+    assert answers_for(queries["q0"], "first") == ["Yes."]  # the default scores it, as the design says
+    assert answers_for(queries["q0"], "average", "drop") == []
+    assert answers_for(queries["q1"], "first", "drop") == ["topic 1 is covered"]  # the first with content
+    scoring = load_teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="unused")
+    dropping = load_teacher(TeacherConfig(model=str(tiny_teacher_dir), yes_no_answers="drop"), cache_dir="unused")
+    # The default leaves the id as it was before the knob existed (stored labels stay valid); drop is new.
+    assert "yes_no_answers" not in scoring.config.scoring_fields()
+    assert dropping.teacher_id != scoring.teacher_id
     db = tmp_path / "labels.duckdb"
-    with LabelStore.open(db) as store:  # a store labeled the old way, under the default's id
-        label_candidates(scoring, store, SETS, queries, PASSAGES, show_progress=False)
-        store.con.execute("UPDATE utility_labels SET teacher_id = ?", [dropping.teacher_id])
-        store.con.execute("UPDATE answer_baselines SET teacher_id = ?", [dropping.teacher_id])
     with LabelStore.open(db) as store:
+        label_candidates(scoring, store, SETS, queries, PASSAGES, show_progress=False)
         stats = label_candidates(dropping, store, SETS, queries, PASSAGES, show_progress=False)
-        utilities = store.utilities(dropping.teacher_id)
-    redone = sum(len(s.passage_ids) for s in SETS if s.query_id in yes_no)
-    assert stats.pairs_labeled_now == redone and stats.pairs_reused == TOTAL - redone
-    assert stats.baselines_labeled_now == len(yes_no)
+        scored, dropped = store.utilities(scoring.teacher_id), store.utilities(dropping.teacher_id)
+    assert stats.pairs_labeled_now == TOTAL  # a new teacher_id: its own labels, the old ones kept
+    for s in SETS:  # only the yes/no questions are labeled otherwise
+        same = all(dropped[s.query_id][p] == pytest.approx(scored[s.query_id][p], abs=1e-5) for p in s.passage_ids)
+        assert same == (s.query_id not in yes_no)
     q0 = queries["q0"]  # no answer with content left: log p(question | passage) - log p(question)
     (with_p, _), (without, _) = dropping.score([ScoreRequest("question", q0.question, passage=PASSAGES["p0"].text),
                                                 ScoreRequest("question", q0.question)])
-    assert utilities["q0"]["p0"] == pytest.approx(with_p - without, abs=1e-5)
-    q1 = queries["q1"]  # scored on its second annotator's answer
-    answer = "topic 1 is covered"
+    assert dropped["q0"]["p0"] == pytest.approx(with_p - without, abs=1e-5)
+    q1, answer = queries["q1"], "topic 1 is covered"  # scored on its second annotator's answer
     (with_p, _), (without, _) = dropping.score([ScoreRequest("answer", q1.question, answer, PASSAGES["p1"].text),
                                                 ScoreRequest("answer", q1.question, answer)])
-    assert utilities["q1"]["p1"] == pytest.approx(with_p - without, abs=1e-5)
+    assert dropped["q1"]["p1"] == pytest.approx(with_p - without, abs=1e-5)

@@ -123,9 +123,7 @@ def merge_label_shards(context: OpExecutionContext, candidate_sets: list[Candida
     yield checks.labels_check(stats.pairs_total - stats.pairs_unlabelable, covered)
 
 
-# code_version 3: a bare Yes/No answer is labeled by question likelihood (TeacherConfig.yes_no_answers); the
-# re-run after an upgrade relabels only those questions (their input_sha changed) and reuses the rest.
-@graph_asset(partitions_def=domain_partitions, group_name="labels", code_version="3",
+@graph_asset(partitions_def=domain_partitions, group_name="labels", code_version="2",
              ins={"teacher_model": AssetIn(dagster_type=Nothing)}, automation_condition=eager, kinds={"duckdb"},
              check_specs=checks.UTILITY_LABELS,
              config=ConfigMapping(config_fn=_labeling_config, config_schema=LabelingConfig.to_config_schema()))

@@ -1,8 +1,8 @@
 """What the teacher scores for a question: its reference answers under the answer policy, or (for a
 question without any) the question itself, and a hash of those texts so edited inputs are relabeled.
 
-A bare Yes or No is not a usable reference answer by default (`TeacherConfig.yes_no_answers`): its
-likelihood barely depends on the passage, so such a question is labeled by its question likelihood."""
+With `TeacherConfig.yes_no_answers: drop`, a bare Yes or No is not scored (its likelihood barely depends
+on the passage): the question is labeled by its other answers, else by its question likelihood."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def is_yes_no(answer: str) -> bool:
     return answer.strip().rstrip(".!").strip().lower() in ("yes", "no")
 
 
-def answers_for(query: Query, policy: str, yes_no: str = "drop") -> list[str]:
+def answers_for(query: Query, policy: str, yes_no: str = "score") -> list[str]:
     """The reference answers the teacher scores: the "first" annotator's or all of them ("average");
     the "_extractive" variants take the annotator's extractive spans where given (else the answer).
     yes_no "drop": bare Yes/No answers are left out first (the first annotator is the first with content)."""
