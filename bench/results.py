@@ -120,7 +120,12 @@ def load_domain(name: str, size: Size) -> tuple[object, Corpus]:
 def prepare(args, size: Size, name: str) -> dict:
     """Candidate sets (the pipeline's builder, BM25 + the base encoder) and teacher labels (the pipeline's
     labeler and label store) for the domain's train questions."""
-    from uae_core.labeling.candidates import build_candidate_sets, gold_recall, select_train_queries
+    from uae_core.labeling.candidates import (
+        build_candidate_sets,
+        gold_recall,
+        select_train_queries,
+        teacher_top_is_gold,
+    )
     from uae_core.labeling.label_store import LabelStore
     from uae_core.labeling.labeler import label_candidates
     from uae_core.labeling.teacher import TeacherConfig, load_teacher
@@ -141,9 +146,7 @@ def prepare(args, size: Size, name: str) -> dict:
         stored = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
     utilities = {s.query_id: {p: stored[s.query_id][p] for p in s.passage_ids if p in stored.get(s.query_id, {})}
                  for s in sets}
-    by_id = {q.query_id: q for q in corpus.queries}
-    with_gold = [q for q, u in utilities.items() if u and set(u) & set(by_id[q].gold_passage_ids)]
-    top1 = [max(utilities[q], key=utilities[q].get) in by_id[q].gold_passage_ids for q in with_gold]
+    top1 = list(teacher_top_is_gold(utilities, {q.query_id: q for q in corpus.queries}).values())
     return {"domain": name, "teacher_id": teacher.teacher_id, "labeling": stats.as_dict(),
             "sets": {s.query_id: list(s.passage_ids) for s in sets}, "utilities": utilities,
             "gold_recall": gold_recall(sets, train), "top1_is_gold": float(np.mean(top1)) if top1 else None}

@@ -24,6 +24,7 @@ import platform
 import sys
 import time
 from collections import defaultdict
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
 from uae_core.evaluation.compare import split_metrics  # noqa: E402
 from uae_core.labeling.answers import is_yes_no  # noqa: E402
-from uae_core.labeling.candidates import CandidateConfig, CandidateSet, build_sticky  # noqa: E402
+from uae_core.labeling.candidates import CandidateConfig, CandidateSet, build_sticky, teacher_top_is_gold  # noqa: E402
 from uae_core.labeling.label_store import LabelStore  # noqa: E402
 from uae_core.labeling.labeler import label_candidates  # noqa: E402
 from uae_core.labeling.teacher import TeacherConfig, load_teacher  # noqa: E402
@@ -73,14 +74,12 @@ def label_stage(args, corpus, domain) -> None:
     for policy in POLICIES:
         teacher = teacher_for(args, policy)
         with LabelStore.open(args.labels) as store:
-            store.register_teacher(teacher.teacher_id, json.dumps(teacher.config.scoring_fields(), sort_keys=True))
+            store.register_teacher(teacher.teacher_id, json.dumps(asdict(teacher.config), sort_keys=True))
             stats = label_candidates(teacher, store, sets, queries, passages)
             utilities = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
         hits: dict[str, list[bool]] = defaultdict(list)
-        for s in sets:
-            u, gold = utilities.get(s.query_id, {}), set(queries[s.query_id].gold_passage_ids)
-            if u and gold & set(u):
-                hits[answer_type(queries[s.query_id])].append(max(u, key=u.get) in gold)
+        for qid, is_gold in teacher_top_is_gold(utilities, queries).items():
+            hits[answer_type(queries[qid])].append(is_gold)
         record["policies"][policy] = {
             "teacher_id": teacher.teacher_id, "labeling": stats.as_dict(),
             "top1_is_gold": {t: {"questions": len(v), "rate": sum(v) / len(v)} for t, v in sorted(hits.items())},
@@ -95,15 +94,16 @@ def train_stage(args, corpus, domain) -> None:
     for budget in args.budget:
         n, k = (int(x) for x in budget.split(":"))
         sets = [CandidateSet(q, tuple(p[:k])) for q, p in list(raw.items())[:n]]
+        with LabelStore.open(args.labels, read_only=True) as store:  # each policy's labels, read once
+            examples = {policy: build_examples(sets, store.utilities(teacher_for(args, policy).teacher_id,
+                                                                     [s.query_id for s in sets]), queries, passages)
+                        for policy in args.policies}
         for seed in args.seeds:
             for policy in args.policies:
-                with LabelStore.open(args.labels, read_only=True) as store:
-                    utilities = store.utilities(teacher_for(args, policy).teacher_id, [s.query_id for s in sets])
-                examples = build_examples(sets, utilities, queries, passages)
                 model = load_student(args.student)
                 started = time.perf_counter()
-                train_student(model, examples, TrainConfig(seed=seed), show_progress=False)
-                row = {"policy": policy, "seed": seed, "questions": len(examples), "k": k,
+                train_student(model, examples[policy], TrainConfig(seed=seed), show_progress=False)
+                row = {"policy": policy, "seed": seed, "questions": len(examples[policy]), "k": k,
                        "yes_no_questions": sum(answer_type(queries[s.query_id]) == "yes/no" for s in sets),
                        "train_s": round(time.perf_counter() - started, 1)}
                 for split in ("dev", "test"):  # what uae_encoder's promotion uses for dev

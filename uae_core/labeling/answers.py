@@ -46,6 +46,6 @@ def requests_for(query: Query, passage: str | None, config: TeacherConfig) -> li
 
 def input_sha(query: Query, config: TeacherConfig, passage: str | None) -> str:
     """Hash of the texts the teacher scores for this key: question, answers used, passage."""
-    payload = "\x00".join([query.question, *answers_for(query, config.answer_policy, config.yes_no_answers),
-                               passage or ""])
+    answers = answers_for(query, config.answer_policy, config.yes_no_answers)
+    payload = "\x00".join([query.question, *answers, passage or ""])
     return hashlib.sha1(payload.encode()).hexdigest()[:16]

@@ -193,3 +193,14 @@ def gold_recall(candidate_sets: Sequence[CandidateSet], queries: Sequence[Query]
         return float("nan")
     hits = sum(bool(set(c.passage_ids) & set(by_id[c.query_id].gold_passage_ids)) for c in with_gold)
     return hits / len(with_gold)
+
+
+def teacher_top_is_gold(utilities: dict[str, dict[str, float]], queries: dict[str, Query]) -> dict[str, bool]:
+    """Per question whose labeled candidates hold gold evidence: is the teacher's most useful one gold? (How
+    close the teacher's signal is to hard labels; the first of tied candidates counts.)"""
+    out = {}
+    for qid, u in utilities.items():
+        gold = set(queries[qid].gold_passage_ids)
+        if u and gold & set(u):
+            out[qid] = max(u, key=u.get) in gold
+    return out
