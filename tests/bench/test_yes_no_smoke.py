@@ -3,16 +3,14 @@ policies are labeled in one store (the yes/no questions differ, nothing else), a
 trained and scored, and the page renders from the records."""
 
 import json
-import os
-import subprocess
-import sys
 
 import duckdb
 
-from tests.helpers import REPO, answer, make_paper, make_qa, synthetic_qasper
+from tests.helpers import answer, load_bench, make_paper, make_qa, synthetic_qasper
 
 
-def test_yes_no_bench_labels_both_policies_trains_and_renders(tmp_path, tiny_student_dir, tiny_teacher_dir):
+def test_yes_no_bench_labels_both_policies_trains_and_renders(tmp_path, monkeypatch, tiny_student_dir,
+                                                              tiny_teacher_dir):
     papers = synthetic_qasper(16)
     for i, (pid, paper) in enumerate(papers.items()):  # every other paper's 2nd question is answered "Yes"
         if i % 2:
@@ -22,14 +20,13 @@ def test_yes_no_bench_labels_both_policies_trains_and_renders(tmp_path, tiny_stu
                                          answer(yes_no=True, evidence=[evidence]))])
     (tmp_path / "d.json").write_text(json.dumps(papers))
     (tmp_path / "domains.yaml").write_text(f"default: d\ndomains:\n  d:\n    path: {tmp_path / 'd.json'}\n")
-    env = {**os.environ, "UAE_DOMAINS": str(tmp_path / "domains.yaml"), "UAE_DATA_DIR": str(tmp_path / "data"),
-           "HF_HUB_OFFLINE": "1"}
+    monkeypatch.setenv("UAE_DOMAINS", str(tmp_path / "domains.yaml"))
+    monkeypatch.setenv("UAE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     common = ["--domain", "d", "--student", str(tiny_student_dir), "--teacher", str(tiny_teacher_dir)]
+    bench = load_bench("yes_no")  # in-process: no interpreter start per stage
     for stage in (["label", "--k", "3"], ["train", "--budget", "8:3"], ["doc"]):
-        proc = subprocess.run([sys.executable, "bench/yes_no.py", "--stage", *stage, *common,
-                               "--out", str(tmp_path / "yes_no.md")], cwd=REPO, env=env, capture_output=True,
-                              text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-4000:]
+        assert bench.main(["--stage", *stage, *common, "--out", str(tmp_path / "yes_no.md")]) == 0
     work = tmp_path / "data" / "yes_no"
     label = json.loads((work / "label.json").read_text())
     score, drop = label["policies"]["score"], label["policies"]["drop"]
