@@ -185,6 +185,17 @@ def doc_stage(args, corpus, domain) -> None:
         lines.append(f"| {variant} | {n} | {labels} | {len(mine)} | "
                      f"{(mean['dev', 'success@1'] + mean['dev', 'map']) / 2:.4f} | {mean['test', 'success@1']:.3f} | "
                      f"{mean['test', 'map']:.3f} |")
+    store_path = args.workdir / "labels.duckdb"
+    if store_path.is_file():  # teacher labels of generated questions: is the source passage the most useful?
+        with LabelStore.open(store_path, read_only=True) as store:
+            labels = store.utilities(gen["teacher_id"])
+        labels = {q: u for q, u in labels.items() if q.startswith("gen::")}
+        if labels:
+            top = sum(max(u, key=u.get) == q.removeprefix("gen::") for q, u in labels.items())
+            lines += ["", f"Teacher labels (question likelihood) of {len(labels)} generated questions: the source "
+                      f"passage is the most useful of the two candidates for {top / len(labels):.1%}."]
+    lines += ["", "`train s` is wall time on a machine shared with other work (the teacher-labeled run shared "
+              "the 2 cores with a test-suite run)."]
     args.out.write_text("\n".join(lines) + "\n")
     print(args.out)
 
