@@ -96,7 +96,8 @@ def generated_sets(args, corpus) -> tuple[list[CandidateSet], dict[str, Query]]:
     for r in rows:
         order = np.argsort(-bm25.scores(r["question"]))
         negative = next(pool[i].passage_id for i in order if pool[i].passage_id != r["passage_id"])
-        q = Query(f"gen::{r['passage_id']}", doc_of[r["passage_id"]], r["question"], (), (), (r["passage_id"],), "train")
+        q = Query(f"gen::{r['passage_id']}", doc_of[r["passage_id"]], r["question"], (), (), (r["passage_id"],),
+                  "train")
         sets.append(CandidateSet(q.query_id, (r["passage_id"], negative)))
         queries[q.query_id] = q
     return sets, queries
@@ -165,8 +166,9 @@ def doc_stage(args, corpus, domain) -> None:
              f"{gen['passages_per_s']} passages/s on this CPU; {sum(1 for r in written if r['question'])} of "
              f"{len(written)} passages got a usable question. Examples:", ""]
     lines += [f"- {r['question']}" for r in written[:8] if r["question"]]
-    lines += ["", f"Students: TrainConfig's defaults; base = the untrained MiniLM (dev {base['dev']['success@1']:.3f} / "
-              f"{base['dev']['map']:.3f}, test {base['test']['success@1']:.3f} / {base['test']['map']:.3f}). "
+    lines += ["", "Students: TrainConfig's defaults; base = the untrained MiniLM "
+              f"(dev {base['dev']['success@1']:.3f} / {base['dev']['map']:.3f}, "
+              f"test {base['test']['success@1']:.3f} / {base['test']['map']:.3f}). "
               "`uae`: the real questions' teacher labels at the main command's budget (questions:K); "
               "`gen`: generated questions, candidates = source passage + BM25's best other passage.", "",
               "| variant | budget | real questions | generated | generated labels | seed | dev R@1 | dev MAP | "
@@ -179,7 +181,8 @@ def doc_stage(args, corpus, domain) -> None:
     for r in rows:
         groups[r["variant"], r["generated"], r["labels"]].append(r)
     lines += ["", "Means over seeds (dev score = mean of dev R@1 and MAP, what would choose a default):", "",
-              "| variant | generated | generated labels | seeds | dev score | test R@1 | test MAP |", "|---|---|---|---|---|---|---|"]
+              "| variant | generated | generated labels | seeds | dev score | test R@1 | test MAP |",
+              "|---|---|---|---|---|---|---|"]
     for (variant, n, labels), mine in groups.items():
         mean = {(s, m): sum(r[s][m] for r in mine) / len(mine) for s in ("dev", "test") for m in METRICS}
         lines.append(f"| {variant} | {n} | {labels} | {len(mine)} | "
