@@ -35,24 +35,23 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from students import METRICS, base_scores, train_and_score  # noqa: E402  bench/students.py
 
 from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
 from uae_core.data.schema import Query  # noqa: E402
-from uae_core.evaluation.compare import split_metrics  # noqa: E402
 from uae_core.labeling.candidates import CandidateSet  # noqa: E402
 from uae_core.labeling.generation import generate_questions  # noqa: E402
 from uae_core.labeling.label_store import LabelStore  # noqa: E402
 from uae_core.labeling.labeler import label_candidates  # noqa: E402
 from uae_core.labeling.teacher import TeacherConfig, load_teacher  # noqa: E402
 from uae_core.retrieval.bm25 import BM25Index  # noqa: E402
-from uae_core.retrieval.encoder import load_student  # noqa: E402
 from uae_core.training.examples import TrainExample, build_examples  # noqa: E402
-from uae_core.training.trainer import TrainConfig, train_student  # noqa: E402
 from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 
 VARIANTS = ("uae", "uae+gen", "gen")
-METRICS = ("success@1", "map")
 CHUNK = 32  # passages per generation chunk: what a crash can lose
 
 
@@ -133,17 +132,10 @@ def train_stage(args, corpus, domain) -> None:
     for seed in args.seeds:
         for variant in args.variant:
             examples = (real if "uae" in variant else []) + (generated if "gen" in variant else [])
-            model = load_student(args.student)
-            started = time.perf_counter()
-            train_student(model, examples, TrainConfig(seed=seed), show_progress=False)
             row = {"variant": variant, "seed": seed, "budget": args.budget, "real": len(real) * ("uae" in variant),
                    "generated": len(generated) * ("gen" in variant),
                    "labels": args.labels_for_generated if "gen" in variant else "-",
-                   "train_s": round(time.perf_counter() - started, 1)}
-            for split in ("dev", "test"):
-                metrics = split_metrics(model, corpus.passages, corpus.queries, domain.scope,
-                                        args.workdir / "cache", split)
-                row[split] = {m: round(metrics[m], 4) for m in METRICS}
+                   **train_and_score(args.student, examples, seed, corpus, domain, args.workdir / "cache")}
             print(json.dumps(row), flush=True)
             with (args.workdir / "train.jsonl").open("a") as f:
                 f.write(json.dumps(row) + "\n")
@@ -153,12 +145,7 @@ def doc_stage(args, corpus, domain) -> None:
     gen = json.loads((args.workdir / "gen.json").read_text())
     rows = [json.loads(line) for line in (args.workdir / "train.jsonl").read_text().splitlines() if line.strip()]
     written = [json.loads(line) for line in (args.workdir / "gen.jsonl").read_text().splitlines()]
-    base_path = args.workdir / "base.json"
-    if not base_path.is_file():
-        model = load_student(args.student)
-        base_path.write_text(json.dumps({s: split_metrics(model, corpus.passages, corpus.queries, domain.scope,
-                                                          args.workdir / "cache", s) for s in ("dev", "test")}))
-    base = json.loads(base_path.read_text())
+    base = base_scores(args.workdir, args.student, corpus, domain)
     lines = [f"# Teacher-written questions as extra training signal ({args.domain})", "",
              f"Made by `bench/generated_questions.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} "
              "CPU, 2 cores). The teacher "

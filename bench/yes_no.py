@@ -22,7 +22,6 @@ import argparse
 import json
 import platform
 import sys
-import time
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -30,10 +29,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from students import METRICS, base_scores, train_and_score  # noqa: E402  bench/students.py
 
 from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
-from uae_core.evaluation.compare import split_metrics  # noqa: E402
 from uae_core.labeling.answers import is_yes_no  # noqa: E402
 from uae_core.labeling.candidates import CandidateConfig, CandidateSet, build_sticky, teacher_top_is_gold  # noqa: E402
 from uae_core.labeling.label_store import LabelStore  # noqa: E402
@@ -41,11 +42,9 @@ from uae_core.labeling.labeler import label_candidates  # noqa: E402
 from uae_core.labeling.teacher import TeacherConfig, load_teacher  # noqa: E402
 from uae_core.retrieval.encoder import load_student  # noqa: E402
 from uae_core.training.examples import build_examples  # noqa: E402
-from uae_core.training.trainer import TrainConfig, train_student  # noqa: E402
 from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 
 POLICIES = ("score", "drop")
-METRICS = ("success@1", "map")
 
 
 def answer_type(query) -> str:
@@ -100,35 +99,19 @@ def train_stage(args, corpus, domain) -> None:
                         for policy in args.policies}
         for seed in args.seeds:
             for policy in args.policies:
-                model = load_student(args.student)
-                started = time.perf_counter()
-                train_student(model, examples[policy], TrainConfig(seed=seed), show_progress=False)
                 row = {"policy": policy, "seed": seed, "questions": len(examples[policy]), "k": k,
                        "yes_no_questions": sum(answer_type(queries[s.query_id]) == "yes/no" for s in sets),
-                       "train_s": round(time.perf_counter() - started, 1)}
-                for split in ("dev", "test"):  # what uae_encoder's promotion uses for dev
-                    metrics = split_metrics(model, corpus.passages, corpus.queries, domain.scope,
-                                            args.workdir / "cache", split)
-                    row[split] = {m: round(metrics[m], 4) for m in METRICS}
+                       **train_and_score(args.student, examples[policy], seed, corpus, domain,
+                                         args.workdir / "cache")}
                 print(json.dumps(row), flush=True)
                 with (args.workdir / "train.jsonl").open("a") as f:
                     f.write(json.dumps(row) + "\n")
 
 
-def base_metrics(args, corpus, domain) -> dict:
-    path = args.workdir / "base.json"
-    if not path.is_file():
-        model = load_student(args.student)
-        path.write_text(json.dumps({split: split_metrics(model, corpus.passages, corpus.queries, domain.scope,
-                                                         args.workdir / "cache", split)
-                                    for split in ("dev", "test")}))
-    return json.loads(path.read_text())
-
-
 def doc_stage(args, corpus, domain) -> None:
     label = json.loads((args.workdir / "label.json").read_text())
     rows = [json.loads(line) for line in (args.workdir / "train.jsonl").read_text().splitlines() if line.strip()]
-    base = base_metrics(args, corpus, domain)
+    base = base_scores(args.workdir, args.student, corpus, domain)
     p = label["policies"]
     lines = [f"# Yes/No reference answers as teacher targets ({args.domain})", "",
              f"Made by `bench/yes_no.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} CPU, 2 cores). "
