@@ -31,8 +31,6 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
@@ -42,12 +40,11 @@ from students import METRICS, base_scores, train_and_score  # noqa: E402  bench/
 from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
 from uae_core.data.schema import Query  # noqa: E402
-from uae_core.labeling.candidates import CandidateSet  # noqa: E402
+from uae_core.labeling.candidates import CandidateSet, build_candidate_sets  # noqa: E402
 from uae_core.labeling.generation import generate_questions  # noqa: E402
 from uae_core.labeling.label_store import LabelStore  # noqa: E402
 from uae_core.labeling.labeler import label_candidates  # noqa: E402
 from uae_core.labeling.teacher import TeacherConfig, load_teacher  # noqa: E402
-from uae_core.retrieval.bm25 import BM25Index  # noqa: E402
 from uae_core.training.examples import TrainExample, build_examples  # noqa: E402
 from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 
@@ -85,41 +82,38 @@ def gen_stage(args, corpus, domain) -> None:
 
 
 def generated_sets(args, corpus) -> tuple[list[CandidateSet], dict[str, Query]]:
-    """Each generated question's candidates: its source passage, then BM25's best other train-document passage."""
+    """Each generated question's candidates: its source passage, then the best other train-document passage
+    by BM25 (the pipeline's candidate builder, top 2, so one of them is not the source)."""
     rows = [json.loads(line) for line in (args.workdir / "gen.jsonl").read_text().splitlines()]
     rows = [r for r in rows if r["question"]][:args.generated]
     pool = train_passages(corpus)
-    bm25 = BM25Index([p.text for p in pool])
     doc_of = {p.passage_id: p.doc_id for p in pool}
-    sets, queries = [], {}
-    for r in rows:
-        order = np.argsort(-bm25.scores(r["question"]))
-        negative = next(pool[i].passage_id for i in order if pool[i].passage_id != r["passage_id"])
-        q = Query(f"gen::{r['passage_id']}", doc_of[r["passage_id"]], r["question"], (), (), (r["passage_id"],),
-                  "train")
-        sets.append(CandidateSet(q.query_id, (r["passage_id"], negative)))
-        queries[q.query_id] = q
+    queries = {f"gen::{r['passage_id']}": Query(f"gen::{r['passage_id']}", doc_of[r["passage_id"]], r["question"],
+                                                (), (), (r["passage_id"],), "train") for r in rows}
+    mined = build_candidate_sets(pool, list(queries.values()), 2, "corpus", sources=("bm25",))
+    sets = []
+    for c in mined:
+        source = queries[c.query_id].gold_passage_ids[0]
+        sets.append(CandidateSet(c.query_id, (source, next(p for p in c.passage_ids if p != source))))
     return sets, queries
 
 
-def generated_examples(args, corpus, passages) -> list[TrainExample]:
+def generated_examples(args, corpus, passages, teacher) -> list[TrainExample]:
     sets, queries = generated_sets(args, corpus)
     if args.labels_for_generated == "onehot":
         return [TrainExample(queries[s.query_id].question, s.passage_ids,
                              tuple(passages[p].text for p in s.passage_ids), (1.0, 0.0), (True, False)) for s in sets]
-    teacher = load_teacher(TeacherConfig(model=args.teacher), cache_dir=data_dir() / "models")
     with LabelStore.open(args.workdir / "labels.duckdb") as store:  # only missing labels are computed
         label_candidates(teacher, store, sets, queries, passages)
         utilities = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
     return build_examples(sets, utilities, queries, passages)
 
 
-def real_examples(args, corpus, passages) -> list[TrainExample]:
+def real_examples(args, corpus, passages, teacher_id: str) -> list[TrainExample]:
     """The real questions' examples at the main command's budget, from bench/yes_no.py's label stage."""
     n, k = (int(x) for x in args.budget.split(":"))
     raw = json.loads((args.real / "sets.json").read_text())
     sets = [CandidateSet(q, tuple(p[:k])) for q, p in list(raw.items())[:n]]
-    teacher_id = load_teacher(TeacherConfig(model=args.teacher), cache_dir=data_dir() / "models").teacher_id
     with LabelStore.open(args.real / "labels.duckdb", read_only=True) as store:
         utilities = store.utilities(teacher_id, [s.query_id for s in sets])
     return build_examples(sets, utilities, {q.query_id: q for q in corpus.queries}, passages)
@@ -127,8 +121,9 @@ def real_examples(args, corpus, passages) -> list[TrainExample]:
 
 def train_stage(args, corpus, domain) -> None:
     passages = {p.passage_id: p for p in corpus.passages}
-    real = real_examples(args, corpus, passages) if any("uae" in v for v in args.variant) else []
-    generated = generated_examples(args, corpus, passages) if any("gen" in v for v in args.variant) else []
+    teacher = load_teacher(TeacherConfig(model=args.teacher), cache_dir=data_dir() / "models")  # loaded once
+    real = real_examples(args, corpus, passages, teacher.teacher_id) if any("uae" in v for v in args.variant) else []
+    generated = generated_examples(args, corpus, passages, teacher) if any("gen" in v for v in args.variant) else []
     for seed in args.seeds:
         for variant in args.variant:
             examples = (real if "uae" in variant else []) + (generated if "gen" in variant else [])
