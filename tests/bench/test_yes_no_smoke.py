@@ -1,6 +1,7 @@
 """bench/yes_no.py end to end on a synthetic domain with yes/no answers and tiny random models: both
 policies are labeled in one store (the yes/no questions differ, nothing else), a student per policy is
-trained and scored, and the page renders from the records."""
+trained and scored, and the page renders from the records. bench/weight_merge.py then reads the same labels:
+every merge share is scored from one training, and share 0 is yes_no's own student."""
 
 import json
 
@@ -9,7 +10,7 @@ import duckdb
 from tests.helpers import answer, load_bench, make_paper, make_qa, synthetic_qasper
 
 
-def test_yes_no_bench_labels_both_policies_trains_and_renders(tmp_path, monkeypatch, tiny_student_dir,
+def test_yes_no_bench_labels_trains_renders_and_weight_merge_reads_its_labels(tmp_path, monkeypatch, tiny_student_dir,
                                                               tiny_teacher_dir):
     papers = synthetic_qasper(16)
     for i, (pid, paper) in enumerate(papers.items()):  # every other paper's 2nd question is answered "Yes"
@@ -42,3 +43,13 @@ def test_yes_no_bench_labels_both_policies_trains_and_renders(tmp_path, monkeypa
     page = (tmp_path / "yes_no.md").read_text()
     assert "| yes/no |" in page and "## Students distilled from each policy's labels" in page
     assert "| 8 x 3 | 2 | score | 1 |" in page and "| 8 x 3 | 2 | drop | 1 |" in page  # the means table
+
+    out = tmp_path / "weight_merge.md"
+    merge = load_bench("weight_merge")
+    for stage in (["train", "--budget", "8:3", "--shares", "-0.5", "0", "0.5"], ["doc"]):
+        assert merge.main(["--stage", *stage, *common, "--out", str(out)]) == 0
+    merged = [json.loads(line) for line in (work / "weight_merge.jsonl").read_text().splitlines()]
+    assert [r["share"] for r in merged] == [-0.5, 0.0, 0.5] and len({r["train_s"] for r in merged}) == 1
+    assert (merged[1]["dev"], merged[1]["test"]) == (runs[0]["dev"], runs[0]["test"])  # share 0: the plain student
+    page = out.read_text()
+    assert page.count("| 8 x 3 |") == 3 and "| 8 x 3 | +0.50 | 1 |" in page

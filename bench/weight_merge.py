@@ -1,0 +1,111 @@
+"""Weight-space merging of the distilled student with its base (WiSE-FT), `TrainConfig.merge_base` side by side.
+
+`merge_base = s` moves the trained weights the share s of the way back to the base encoder, with the function
+train_student applies after its last step (uae_core.training.trainer.merge_weights); a negative s moves them
+further from the base along the same direction (task-vector extrapolation: does the short CPU training stop
+too early?). Each seed trains one student on a label budget of bench/yes_no.py's labels (`N:K`, its label
+stage must have run; the `score` policy, the default), then every share is scored on dev and test from that
+one training, so the shares differ in nothing else. The other settings are TrainConfig's defaults.
+
+    .venv/bin/python bench/weight_merge.py --stage train --budget 400:2 --seeds 0 1 2 --shares -0.5 0 0.3 0.5
+    .venv/bin/python bench/weight_merge.py --stage doc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from students import METRICS, base_scores, scores  # noqa: E402  bench/students.py
+from yes_no import budget_examples  # noqa: E402  bench/yes_no.py: its labels, its budgets
+
+from uae_assets.domains import data_dir, get_domain  # noqa: E402
+from uae_core.data import load_corpus  # noqa: E402
+from uae_core.retrieval.encoder import load_student  # noqa: E402
+from uae_core.training.trainer import TrainConfig, merge_weights, train_student  # noqa: E402
+from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
+
+POLICY = "score"  # TeacherConfig.yes_no_answers' default
+
+
+def train_stage(args, corpus, domain) -> None:
+    for budget in args.budget:
+        _, examples = budget_examples(args, corpus, budget, [POLICY])
+        for seed in args.seeds:
+            model = load_student(args.student)
+            base = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            started = time.perf_counter()
+            train_student(model, examples[POLICY], TrainConfig(seed=seed, merge_base=0.0), show_progress=False)
+            train_s = round(time.perf_counter() - started, 1)
+            trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            for share in args.shares:
+                model.load_state_dict(trained)
+                merge_weights(model, base, share)
+                row = {"budget": budget, "seed": seed, "share": share, "train_s": train_s,
+                       **scores(model, corpus, domain, args.workdir / "cache")}
+                print(json.dumps(row), flush=True)
+                with (args.workdir / "weight_merge.jsonl").open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+
+
+def doc_stage(args, corpus, domain) -> None:
+    rows = [json.loads(line) for line in (args.workdir / "weight_merge.jsonl").read_text().splitlines() if line]
+    base = base_scores(args.workdir, args.student, corpus, domain)
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[r["budget"], r["share"]].append(r)
+    lines = ["# Merging the student back toward its base (WiSE-FT, `TrainConfig.merge_base`)", "",
+             f"Made by `bench/weight_merge.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} CPU, "
+             "2 cores). One student per budget and seed (TrainConfig's defaults, bench/yes_no.py's `score` labels), "
+             "then each share s: weights = (1 - s) x trained + s x base (s < 0 extrapolates away from the base). "
+             f"qasper, corpus scope; base MiniLM dev R@1 / MAP {base['dev']['success@1']:.3f} / "
+             f"{base['dev']['map']:.3f}, test {base['test']['success@1']:.3f} / {base['test']['map']:.3f}.", "",
+             "| budget (N x K) | share s | seeds | dev R@1 | dev MAP | dev score | test R@1 | test MAP | "
+             "test R@1 vs base | per seed test R@1 |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for (budget, share), mine in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1])):
+        mean = {(s, m): sum(r[s][m] for r in mine) / len(mine) for s in ("dev", "test") for m in METRICS}
+        base_r1 = base["test"]["success@1"]
+        gain = f"{mean['test', 'success@1'] / base_r1 - 1:+.1%}" if base_r1 else "n/a"
+        seeds = ", ".join(f"{r['test']['success@1']:.3f}" for r in sorted(mine, key=lambda r: r["seed"]))
+        lines.append(f"| {budget.replace(':', ' x ')} | {share:+.2f} | {len(mine)} | {mean['dev', 'success@1']:.3f} | "
+                     f"{mean['dev', 'map']:.3f} | {(mean['dev', 'success@1'] + mean['dev', 'map']) / 2:.4f} | "
+                     f"{mean['test', 'success@1']:.3f} | {mean['test', 'map']:.3f} | {gain} | {seeds} |")
+    lines += ["", "dev score: the mean of dev R@1 and MAP (what chooses a setting). Share 0 is the plain student."]
+    args.out.write_text("\n".join(lines) + "\n")
+    print(args.out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", choices=["train", "doc"], required=True)
+    ap.add_argument("--domain", default="qasper")
+    ap.add_argument("--budget", action="append", default=None, help="N:K of bench/yes_no.py's labels (400:2)")
+    ap.add_argument("--shares", type=float, nargs="+", default=[-0.5, 0.0, 0.3, 0.5])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--student", default=DEFAULT_STUDENT)
+    ap.add_argument("--teacher", default=DEFAULT_TEACHER)
+    ap.add_argument("--workdir", type=Path, default=None, help="bench/yes_no.py's (default <data dir>/yes_no)")
+    ap.add_argument("--labels", type=Path, default=None, help="default <workdir>/labels.duckdb")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "weight_merge.md")
+    args = ap.parse_args(argv)
+    args.budget = args.budget or ["400:2"]
+    args.workdir = args.workdir or data_dir() / "yes_no"
+    args.labels = args.labels or args.workdir / "labels.duckdb"
+    domain = get_domain(args.domain)
+    corpus = load_corpus(domain.source_file(), domain.format)
+    {"train": train_stage, "doc": doc_stage}[args.stage](args, corpus, domain)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
