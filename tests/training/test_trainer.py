@@ -74,7 +74,8 @@ def test_merge_base_moves_the_trained_weights_back_toward_the_base(tiny_student_
     base = load_student(str(tiny_student_dir), max_seq_length=32)
     before = {k: v.clone() for k, v in base.state_dict().items()}
     trained = load_student(str(tiny_student_dir), max_seq_length=32)
-    config = TrainConfig(objective="uae", epochs=3, batch_queries=3, learning_rate=3e-3, max_seq_length=32)
+    config = TrainConfig(objective="uae", epochs=3, batch_queries=3, learning_rate=3e-3, max_seq_length=32,
+                         merge_base=0.0)
     train_student(trained, _examples(), config, show_progress=False)
     merged = load_student(str(tiny_student_dir), max_seq_length=32)
     train_student(merged, _examples(), TrainConfig(**{**config.__dict__, "merge_base": 0.5}), show_progress=False)
