@@ -11,7 +11,7 @@ from tests.helpers import answer, load_bench, make_paper, make_qa, synthetic_qas
 
 
 def test_yes_no_bench_labels_trains_renders_and_weight_merge_reads_its_labels(tmp_path, monkeypatch, tiny_student_dir,
-                                                              tiny_teacher_dir):
+                                                                              tiny_teacher_dir):
     papers = synthetic_qasper(16)
     for i, (pid, paper) in enumerate(papers.items()):  # every other paper's 2nd question is answered "Yes"
         if i % 2:
