@@ -68,7 +68,8 @@ def doc_stage(args, corpus, domain) -> None:
              f"Made by `bench/weight_merge.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} CPU, "
              "2 cores). One student per budget and seed (TrainConfig's defaults, bench/yes_no.py's `score` labels), "
              "then each share s: weights = (1 - s) x trained + s x base (s < 0 extrapolates away from the base). "
-             f"qasper, corpus scope; base MiniLM dev R@1 / MAP {base['dev']['success@1']:.3f} / "
+             f"{args.domain}, {domain.scope} scope; base MiniLM dev R@1 / MAP "
+             f"{base['dev']['success@1']:.3f} / "
              f"{base['dev']['map']:.3f}, test {base['test']['success@1']:.3f} / {base['test']['map']:.3f}.", "",
              "| budget (N x K) | share s | seeds | dev R@1 | dev MAP | dev score | test R@1 | test MAP | "
              "test R@1 vs base | per seed test R@1 |", "|---|---|---|---|---|---|---|---|---|---|"]

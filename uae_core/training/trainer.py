@@ -52,9 +52,9 @@ class TrainConfig:
         embed_chunk_size: texts per forward pass, length-sorted (less padding: bench/train_step.py).
         seed: shuffling and initialisation seed.
         merge_base: after training, move this share of the way back to the base weights (weight-space
-            ensembling, WiSE-FT): keeps what the base knew that a small training set would overwrite. 0.5
-            by default: best on qasper dev among 0, 0.3, 0.5, 0.7 at the main command's 400 x K = 2 labels
-            (3 seeds; test R@1 +11.5 % over the base vs +9.0 % unmerged, MAP level: docs/weight_merge.md).
+            ensembling, WiSE-FT): keeps what the base knew that a small training set would overwrite. Off by
+            default: 0.5 was best on qasper dev at the main command's budget (test R@1 +11.5 % over the
+            base vs +9.0 %, 3 seeds) but cost covidqa a sixth of its R@1 (docs/weight_merge*.md).
     """
 
     objective: Objective = "uae"
@@ -72,7 +72,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     embed_chunk_size: int = 8
     seed: int = 0
-    merge_base: float = 0.5
+    merge_base: float = 0.0
 
     def __post_init__(self) -> None:
         me = "TrainConfig"
