@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from students import METRICS, base_scores, train_and_score  # noqa: E402  bench/students.py
+from yes_no import budget_examples  # noqa: E402  bench/yes_no.py: its labels, its budgets
 
 from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
@@ -109,20 +110,16 @@ def generated_examples(args, corpus, passages, teacher) -> list[TrainExample]:
     return build_examples(sets, utilities, queries, passages)
 
 
-def real_examples(args, corpus, passages, teacher_id: str) -> list[TrainExample]:
+def real_examples(args, corpus, teacher_id: str) -> list[TrainExample]:
     """The real questions' examples at the main command's budget, from bench/yes_no.py's label stage."""
-    n, k = (int(x) for x in args.budget.split(":"))
-    raw = json.loads((args.real / "sets.json").read_text())
-    sets = [CandidateSet(q, tuple(p[:k])) for q, p in list(raw.items())[:n]]
-    with LabelStore.open(args.real / "labels.duckdb", read_only=True) as store:
-        utilities = store.utilities(teacher_id, [s.query_id for s in sets])
-    return build_examples(sets, utilities, {q.query_id: q for q in corpus.queries}, passages)
+    _, examples = budget_examples(args.real, args.real / "labels.duckdb", corpus, args.budget, {"real": teacher_id})
+    return examples["real"]
 
 
 def train_stage(args, corpus, domain) -> None:
     passages = {p.passage_id: p for p in corpus.passages}
     teacher = load_teacher(TeacherConfig(model=args.teacher), cache_dir=data_dir() / "models")  # loaded once
-    real = real_examples(args, corpus, passages, teacher.teacher_id) if any("uae" in v for v in args.variant) else []
+    real = real_examples(args, corpus, teacher.teacher_id) if any("uae" in v for v in args.variant) else []
     generated = generated_examples(args, corpus, passages, teacher) if any("gen" in v for v in args.variant) else []
     for seed in args.seeds:
         for variant in args.variant:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from students import METRICS, base_scores, scores  # noqa: E402  bench/students.py
-from yes_no import budget_examples  # noqa: E402  bench/yes_no.py: its labels, its budgets
+from yes_no import budget_examples, teacher_for  # noqa: E402  bench/yes_no.py: its labels, its budgets
 
 from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
@@ -40,7 +40,8 @@ POLICY = "score"  # TeacherConfig.yes_no_answers' default
 
 def train_stage(args, corpus, domain) -> None:
     for budget in args.budget:
-        _, examples = budget_examples(args, corpus, budget, [POLICY])
+        _, examples = budget_examples(args.workdir, args.labels, corpus, budget,
+                                      {POLICY: teacher_for(args, POLICY).teacher_id})
         for seed in args.seeds:
             model = load_student(args.student)
             base = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -68,8 +69,7 @@ def doc_stage(args, corpus, domain) -> None:
              f"Made by `bench/weight_merge.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} CPU, "
              "2 cores). One student per budget and seed (TrainConfig's defaults, bench/yes_no.py's `score` labels), "
              "then each share s: weights = (1 - s) x trained + s x base (s < 0 extrapolates away from the base). "
-             f"{args.domain}, {domain.scope} scope; base MiniLM dev R@1 / MAP "
-             f"{base['dev']['success@1']:.3f} / "
+             f"{args.domain}, {domain.scope} scope; base MiniLM dev R@1 / MAP {base['dev']['success@1']:.3f} / "
              f"{base['dev']['map']:.3f}, test {base['test']['success@1']:.3f} / {base['test']['map']:.3f}.", "",
              "| budget (N x K) | share s | seeds | dev R@1 | dev MAP | dev score | test R@1 | test MAP | "
              "test R@1 vs base | per seed test R@1 |", "|---|---|---|---|---|---|---|---|---|---|"]

@@ -87,17 +87,18 @@ def label_stage(args, corpus, domain) -> None:
     (args.workdir / "label.json").write_text(json.dumps(record, indent=1))
 
 
-def budget_examples(args, corpus, budget: str, policies) -> tuple[list[CandidateSet], dict[str, list]]:
-    """A label budget "N:K" (the label stage's first N sets, cut to their first K candidates): the sets and
-    each policy's training examples, from the labels already in the store."""
-    raw = json.loads((args.workdir / "sets.json").read_text())  # the label stage's, in train order
+def budget_examples(workdir: Path, labels: Path, corpus, budget: str,
+                    teacher_ids: dict[str, str]) -> tuple[list[CandidateSet], dict[str, list]]:
+    """A label budget "N:K" (the label stage's first N sets in `workdir`, cut to their first K candidates):
+    the sets and, per name in `teacher_ids`, the training examples of that teacher's labels in `labels`."""
+    raw = json.loads((workdir / "sets.json").read_text())  # the label stage's, in train order
     queries, passages = {q.query_id: q for q in corpus.queries}, {p.passage_id: p for p in corpus.passages}
     n, k = (int(x) for x in budget.split(":"))
     sets = [CandidateSet(q, tuple(p[:k])) for q, p in list(raw.items())[:n]]
-    with LabelStore.open(args.labels, read_only=True) as store:  # each policy's labels, read once
-        examples = {policy: build_examples(sets, store.utilities(teacher_for(args, policy).teacher_id,
-                                                                 [s.query_id for s in sets]), queries, passages)
-                    for policy in policies}
+    with LabelStore.open(labels, read_only=True) as store:  # each teacher's labels, read once
+        examples = {name: build_examples(sets, store.utilities(teacher_id, [s.query_id for s in sets]), queries,
+                                         passages)
+                    for name, teacher_id in teacher_ids.items()}
     return sets, examples
 
 
@@ -105,7 +106,8 @@ def train_stage(args, corpus, domain) -> None:
     queries = {q.query_id: q for q in corpus.queries}
     for budget in args.budget:
         k = int(budget.split(":")[1])
-        sets, examples = budget_examples(args, corpus, budget, args.policies)
+        sets, examples = budget_examples(args.workdir, args.labels, corpus, budget,
+                                         {policy: teacher_for(args, policy).teacher_id for policy in args.policies})
         for seed in args.seeds:
             for policy in args.policies:
                 row = {"policy": policy, "seed": seed, "questions": len(examples[policy]), "k": k,
