@@ -1,11 +1,12 @@
-"""Weight-space merging of the distilled student with its base (WiSE-FT), `TrainConfig.merge_base` side by side.
+"""Weight-space merging of the distilled student with its base (WiSE-FT), `TrainConfig.merge_shares` side by side.
 
-`merge_base = s` moves the trained weights the share s of the way back to the base encoder, with the function
-train_student applies after its last step (uae_core.training.trainer.merge_weights); a negative s moves them
-further from the base along the same direction (task-vector extrapolation: does the short CPU training stop
-too early?). Each seed trains one student on a label budget of bench/yes_no.py's labels (`N:K`, its label
-stage must have run; the `score` policy, the default), then every share is scored on dev and test from that
-one training, so the shares differ in nothing else. The other settings are TrainConfig's defaults.
+A share s moves the trained weights the share s of the way back to the base encoder, with the function the
+pipeline merges with (uae_core.training.merge.merge_weights); a negative s moves them further from the base
+along the same direction (task-vector extrapolation: does the short CPU training stop too early?). Each seed
+trains one student on a label budget of bench/yes_no.py's labels (`N:K`, its label stage must have run; the
+`score` policy, the default), then every share is scored on dev and test from that one training, so the
+shares differ in nothing else. The other settings are TrainConfig's defaults. The doc's last row per budget is
+what the pipeline keeps: per seed, the share among TrainConfig.merge_shares that merge.best_share picks on dev.
 
     .venv/bin/python bench/weight_merge.py --stage train --budget 400:2 --seeds 0 1 2 --shares -0.5 0 0.3 0.5
     .venv/bin/python bench/weight_merge.py --stage doc
@@ -32,7 +33,8 @@ from yes_no import budget_examples, teacher_for  # noqa: E402  bench/yes_no.py: 
 from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
 from uae_core.retrieval.encoder import load_student  # noqa: E402
-from uae_core.training.trainer import TrainConfig, merge_weights, train_student  # noqa: E402
+from uae_core.training.merge import best_share, dev_score, merge_weights, snapshot  # noqa: E402
+from uae_core.training.trainer import TrainConfig, train_student  # noqa: E402
 from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 
 POLICY = "score"  # TeacherConfig.yes_no_answers' default
@@ -44,11 +46,11 @@ def train_stage(args, corpus, domain) -> None:
                                       {POLICY: teacher_for(args, POLICY).teacher_id})
         for seed in args.seeds:
             model = load_student(args.student)
-            base = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            base = snapshot(model)
             started = time.perf_counter()
-            train_student(model, examples[POLICY], TrainConfig(seed=seed, merge_base=0.0), show_progress=False)
+            train_student(model, examples[POLICY], TrainConfig(seed=seed), show_progress=False)
             train_s = round(time.perf_counter() - started, 1)
-            trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            trained = snapshot(model)
             for share in args.shares:
                 model.load_state_dict(trained)
                 merge_weights(model, base, share)
@@ -65,7 +67,7 @@ def doc_stage(args, corpus, domain) -> None:
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
         groups[r["budget"], r["share"]].append(r)
-    lines = ["# Merging the student back toward its base (WiSE-FT, `TrainConfig.merge_base`)", "",
+    lines = ["# Merging the student back toward its base (WiSE-FT, `TrainConfig.merge_shares`)", "",
              f"Made by `bench/weight_merge.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()} CPU, "
              "2 cores). One student per budget and seed (TrainConfig's defaults, bench/yes_no.py's `score` labels), "
              "then each share s: weights = (1 - s) x trained + s x base (s < 0 extrapolates away from the base). "
@@ -73,17 +75,44 @@ def doc_stage(args, corpus, domain) -> None:
              f"{base['dev']['map']:.3f}, test {base['test']['success@1']:.3f} / {base['test']['map']:.3f}.", "",
              "| budget (N x K) | share s | seeds | dev R@1 | dev MAP | dev score | test R@1 | test MAP | "
              "test R@1 vs base | per seed test R@1 |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for (budget, share), mine in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1])):
+    rows_of = {**{(b, f"{s:+.2f}"): mine for (b, s), mine in groups.items()}, **chosen_rows(rows)}
+    for (budget, label), mine in sorted(rows_of.items(), key=lambda g: (g[0][0], *share_order(g[0][1]))):
         mean = {(s, m): sum(r[s][m] for r in mine) / len(mine) for s in ("dev", "test") for m in METRICS}
         base_r1 = base["test"]["success@1"]
         gain = f"{mean['test', 'success@1'] / base_r1 - 1:+.1%}" if base_r1 else "n/a"
-        seeds = ", ".join(f"{r['test']['success@1']:.3f}" for r in sorted(mine, key=lambda r: r["seed"]))
-        lines.append(f"| {budget.replace(':', ' x ')} | {share:+.2f} | {len(mine)} | {mean['dev', 'success@1']:.3f} | "
-                     f"{mean['dev', 'map']:.3f} | {(mean['dev', 'success@1'] + mean['dev', 'map']) / 2:.4f} | "
+        seeds = ", ".join(f"{r['test']['success@1']:.3f}" + (f" (s {r['share']:g})" if label.startswith("dev") else "")
+                          for r in sorted(mine, key=lambda r: r["seed"]))
+        lines.append(f"| {budget.replace(':', ' x ')} | {label} | {len(mine)} | {mean['dev', 'success@1']:.3f} | "
+                     f"{mean['dev', 'map']:.3f} | {dev_score(mean_of(mean, 'dev')):.4f} | "
                      f"{mean['test', 'success@1']:.3f} | {mean['test', 'map']:.3f} | {gain} | {seeds} |")
-    lines += ["", "dev score: the mean of dev R@1 and MAP (what chooses a setting). Share 0 is the plain student."]
+    lines += ["", "dev score: the mean of dev R@1 and MAP (merge.dev_score: what chooses a share). Share 0 is the "
+              "plain student. `dev-chosen`: per seed, the share merge.best_share keeps among TrainConfig's "
+              f"merge_shares {list(TrainConfig().merge_shares)} (the pipeline's rule), with that share in brackets."]
     args.out.write_text("\n".join(lines) + "\n")
     print(args.out)
+
+
+def share_order(label: str) -> tuple[bool, float]:
+    """Shares in numeric order, the dev-chosen row last."""
+    return (True, 0.0) if label == "dev-chosen" else (False, float(label))
+
+
+def mean_of(mean: dict, split: str) -> dict[str, float]:
+    return {m: mean[split, m] for m in METRICS}
+
+
+def chosen_rows(rows: list[dict]) -> dict[tuple, list[dict]]:
+    """Per budget, each seed's row at the share the pipeline would keep (seeds that tried all of them)."""
+    shares = TrainConfig().merge_shares
+    by_seed: dict[tuple, dict[float, dict]] = defaultdict(dict)
+    for r in rows:
+        by_seed[r["budget"], r["seed"]][r["share"]] = r
+    out: dict[tuple, list[dict]] = defaultdict(list)
+    for (budget, _), tried in by_seed.items():
+        if all(s in tried for s in shares):
+            chosen = best_share({s: dev_score(tried[s]["dev"]) for s in shares}, shares)
+            out[budget, "dev-chosen"].append(tried[chosen])
+    return out
 
 
 def main(argv=None) -> int:

@@ -38,15 +38,19 @@ def dataclass_fields(source: type, exclude: tuple[str, ...] = ()) -> dict[str, t
         if f.name in exclude:
             continue
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+        if isinstance(default, tuple):
+            default = list(default)
         out[f.name] = (_dagster_type(hints[f.name]), Field(default=default, description=docs.get(f.name)))
     return out
 
 
 def _dagster_type(hint):
-    """Dagster config takes Literal (a pick list) but not a list of Literals: those become list[str]
-    (the core dataclass still validates the values)."""
+    """Dagster config takes Literal (a pick list) but not a list of Literals: those become list[str]; nor
+    tuples: tuple[X, ...] becomes list[X] (the core dataclass still validates the values)."""
     if typing.get_origin(hint) is list and typing.get_origin(typing.get_args(hint)[0]) is typing.Literal:
         return list[str]
+    if typing.get_origin(hint) is tuple:
+        return list[typing.get_args(hint)[0]]
     return hint
 
 

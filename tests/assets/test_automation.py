@@ -66,6 +66,9 @@ def test_change_flows_only_where_it_should(world):
     first = {d: materialize(instance, config, d) for d in ("alpha", "beta")}
     pairs = {d: value(first[d]["utility_labels"], "pairs_total") for d in first}
     assert all(value(first[d]["utility_labels"], "pairs_labeled_now") == pairs[d] > 0 for d in first)
+    encoder = first["alpha"]["uae_encoder"]  # TrainConfig.merge_shares' defaults, each scored on dev
+    assert set(value(encoder, "merge_dev_scores")) == {"0", "0.5"}
+    assert value(encoder, "merge_share") in (0.0, 0.5)
 
     # Nothing changed: the sync has nothing to report, the automation launches nothing.
     assert plan_sync(instance, TeacherResource(**teacher)).empty
@@ -77,6 +80,7 @@ def test_change_flows_only_where_it_should(world):
     assert value(again["utility_labels"], "teacher_requests") == 0
     assert value(again["utility_labels"], "pairs_reused") == pairs["alpha"]
     assert value(again["uae_encoder"], "reused") is True
+    assert value(again["uae_encoder"], "merge_share") == value(encoder, "merge_share")  # read from its run
     tick = evaluate_automation_conditions(defs, instance, cursor=tick.cursor)
     assert tick.total_requested == 0  # the whole chain was re-materialized together: nothing is behind
 

@@ -52,4 +52,8 @@ def test_yes_no_bench_labels_trains_renders_and_weight_merge_reads_its_labels(tm
     assert [r["share"] for r in merged] == [-0.5, 0.0, 0.5] and len({r["train_s"] for r in merged}) == 1
     assert (merged[1]["dev"], merged[1]["test"]) == (runs[0]["dev"], runs[0]["test"])  # share 0: the plain student
     page = out.read_text()
-    assert page.count("| 8 x 3 |") == 3 and "| 8 x 3 | +0.50 | 1 |" in page
+    assert page.count("| 8 x 3 |") == 4 and "| 8 x 3 | +0.50 | 1 |" in page
+    chosen = max((0.0, 0.5), key=lambda s: (sum(merged[[-0.5, 0.0, 0.5].index(s)]["dev"].values()), -s))
+    chosen_row = merged[[-0.5, 0.0, 0.5].index(chosen)]  # the pipeline's rule on these dev scores, by hand
+    assert f"| 8 x 3 | dev-chosen | 1 | {chosen_row['dev']['success@1']:.3f} |" in page
+    assert f"{chosen_row['test']['success@1']:.3f} (s {chosen:g}) |" in page

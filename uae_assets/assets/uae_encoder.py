@@ -23,13 +23,14 @@ TrainingConfig = config_from_dataclass(
                                 "blocking check not_worse_than_champion: no index and no report are built for it.")))
 
 
-@asset(partitions_def=domain_partitions, group_name="model", code_version="2", pool="mlflow",
+@asset(partitions_def=domain_partitions, group_name="model", code_version="3", pool="mlflow",
        automation_condition=eager, kinds={"pytorch", "mlflow"}, check_specs=checks.UAE_ENCODER)
 def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corpus: SourceFile,
                 candidate_sets: list[CandidateSet], utility_labels: LabelSet, passages: list[Passage],
                 queries: list[Query], student: StudentResource, mlflow_store: MLflowResource, storage: Storage):
-    """The fine-tuned student, registered in MLflow; `champion` only if it beats it on dev. A registered
-    version trained on the same examples, config, base model and code is reused (nothing retrained)."""
+    """The fine-tuned student, merged back toward its base by the share best on dev, registered in MLflow;
+    `champion` only if it beats it on dev. A registered version trained on the same examples, config, base
+    model and code is reused (nothing retrained)."""
     domain = domain_of(context)
     train_config = to_dataclass(config, TrainConfig)
     examples = build_examples(candidate_sets, utility_labels.utilities, {q.query_id: q for q in queries},
@@ -55,11 +56,16 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
                 "mlflow_experiment": MetadataValue.url(mlflow_store.experiment_link(run.info.experiment_id)),
                 "mlflow_model": MetadataValue.url(mlflow_store.version_link(model_name(domain.name), encoder.version)),
                 "training_key": result.training_key, "train_queries": len(examples), "champion": is_champion,
+                "merge_share": run.data.metrics.get("merge_share", 0.0),
                 **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}}
     if result.train is not None:
         metadata.update({"steps": result.train.steps, "train_seconds": round(result.train.seconds, 1),
                          "final_epoch_loss": round(result.train.epoch_losses[-1], 5),
                          "promotion": result.decision.describe()})
+    if result.merge is not None and len(result.merge.scores) > 1:
+        metadata["merge_dev_scores"] = {f"{share:g}": None if score is None else round(score, 4)
+                                        for share, score in result.merge.scores.items()}
+        context.log.info(f"kept merge share {result.merge.share:g} of {metadata['merge_dev_scores']} (dev score)")
     yield Output(encoder, metadata=metadata)
     yield checks.champion_check(is_champion, config.promotion_metric, encoder.dev_metrics.get(config.promotion_metric),
                                 champion_score, config.block_if_worse)

@@ -1,5 +1,6 @@
-"""The tracked training step: one student trained as an MLflow run, evaluated on dev, registered, and made
-`champion` only if it beats the champion there. The uae_encoder asset and the benchmark both call it.
+"""The tracked training step: one student trained as an MLflow run, merged back toward its base by the share
+that scores best on dev (TrainConfig.merge_shares), registered, and made `champion` only if it beats the
+champion there. The uae_encoder asset and the benchmark both call it.
 
 Memoised: a registered version trained on the same examples, config, base weights and code (its tag
 `training_key`) is reused, so a re-run with nothing changed trains nothing.
@@ -32,6 +33,7 @@ from uae_core.tracking.registry import (
 )
 from uae_core.tracking.runs import experiment_id, experiment_name, git_commit, log_dataset
 from uae_core.training.examples import TrainExample, training_key
+from uae_core.training.merge import MergeChoice, choose_merge, snapshot
 from uae_core.training.trainer import TrainConfig, TrainResult, train_student
 
 CODE_VERSION = "1"  # bump when training or registration changes what a training_key stands for
@@ -64,6 +66,7 @@ class DistillResult:
     train: TrainResult | None = None
     decision: PromotionDecision | None = None
     dev_metrics: dict[str, float] = field(default_factory=dict)
+    merge: MergeChoice | None = None  # the share kept and every share's dev score; None when reused
 
 
 def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, tracking: Tracking,
@@ -97,12 +100,15 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             if on_step:
                 on_step(step, total_steps)
 
+        base_weights = snapshot(base_model) if any(config.merge_shares) else {}
         result = train_student(base_model, examples, config, on_step=log_step, show_progress=show_progress)
         for epoch, loss in enumerate(result.epoch_losses):
             mlflow.log_metric("epoch_loss", loss, step=epoch)
-        dev = evaluate_dev(base_model) if evaluate_dev else {}
+        merge = choose_merge(base_model, base_weights, config.merge_shares, evaluate_dev)
+        dev = merge.dev_metrics
         mlflow.log_metrics({f"dev_{k.replace('@', '_at_')}": v for k, v in dev.items()})
-        out = DistillResult(run.info.run_id, key, None, base_model, result, dev_metrics=dev)
+        log_merge(merge)
+        out = DistillResult(run.info.run_id, key, None, base_model, result, dev_metrics=dev, merge=merge)
         if tracking.register:
             champion_score = _champion_on_dev(tracking, evaluate_dev, promotion_metric)
             version = register_version(tracking.client, tracking.domain, log_student(base_model), run.info.run_id,
@@ -114,6 +120,15 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             out.encoder = RegisteredEncoder(f"models:/{model_name(tracking.domain)}/{version}", version,
                                             run.info.run_id, config.max_seq_length, False, dev)
     return out
+
+
+def log_merge(merge: MergeChoice) -> None:
+    """The kept share as metric `merge_share`; each share's dev score as `merge_dev_score` at step 100 * share
+    (a curve in the MLflow UI)."""
+    mlflow.log_metric("merge_share", merge.share)
+    for share, score in merge.scores.items():
+        if score is not None:
+            mlflow.log_metric("merge_dev_score", score, step=round(share * 100))
 
 
 def _champion_on_dev(tracking: Tracking, evaluate_dev, metric: str) -> float | None:

@@ -51,10 +51,11 @@ class TrainConfig:
         gradient_checkpointing: trade compute for memory (~3x less activation memory).
         embed_chunk_size: texts per forward pass, length-sorted (less padding: bench/train_step.py).
         seed: shuffling and initialisation seed.
-        merge_base: after training, move this share of the way back to the base weights (weight-space
-            ensembling, WiSE-FT): keeps what the base knew that a small training set would overwrite. Off by
-            default: 0.5 was best on qasper dev at the main command's budget (test R@1 +11.5 % over the
-            base vs +9.0 %, 3 seeds) but cost covidqa a sixth of its R@1 (docs/weight_merge*.md).
+        merge_shares: after training, shares of the way back to the base weights to try (weight-space
+            ensembling, WiSE-FT; uae_core.training.merge): the one with the best dev score is kept (the first
+            when there is no dev split). 0 is the plain student. The best share depends on the domain: qasper
+            dev and test preferred 0.5, covidqa 0 (docs/weight_merge*.md); each extra share costs one corpus
+            encode.
     """
 
     objective: Objective = "uae"
@@ -72,7 +73,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     embed_chunk_size: int = 8
     seed: int = 0
-    merge_base: float = 0.0
+    merge_shares: tuple[float, ...] = (0.0, 0.5)
 
     def __post_init__(self) -> None:
         me = "TrainConfig"
@@ -87,7 +88,12 @@ class TrainConfig:
         require(0 <= self.lam <= 1, me, "lam", f"must be in [0, 1], got {self.lam}")
         require(self.max_seq_length >= 8, me, "max_seq_length", f"must be at least 8, got {self.max_seq_length}")
         require(self.embed_chunk_size >= 1, me, "embed_chunk_size", f"must be at least 1, got {self.embed_chunk_size}")
-        require(0 <= self.merge_base < 1, me, "merge_base", f"must be in [0, 1), got {self.merge_base}")
+        object.__setattr__(self, "merge_shares", tuple(float(s) for s in self.merge_shares))  # a list from config
+        require(len(self.merge_shares) >= 1, me, "merge_shares", "needs at least one share (0: the plain student)")
+        require(all(0 <= s < 1 for s in self.merge_shares), me, "merge_shares",
+                f"each must be in [0, 1), got {list(self.merge_shares)}")
+        require(len(set(self.merge_shares)) == len(self.merge_shares), me, "merge_shares",
+                f"has a share twice: {list(self.merge_shares)}")
 
 
 @dataclass
@@ -140,7 +146,9 @@ def batch_loss(model: SentenceTransformer, batch: Sequence[TrainExample], config
 
 def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], config: TrainConfig,
                   on_step: StepCallback | None = None, show_progress: bool = True) -> TrainResult:
-    """AdamW with linear warm-up and decay; `on_step(step, {"loss", "lr", "epoch"})` after each step."""
+    """AdamW with linear warm-up and decay; `on_step(step, {"loss", "lr", "epoch"})` after each step.
+    The plain student: `merge_shares` is applied afterwards by training.merge.choose_merge (distill does), as
+    choosing a share needs the dev split."""
     if not examples:
         raise ValueError("no training examples: label some candidate sets first")
     random.seed(config.seed)
@@ -155,7 +163,6 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
-    base_weights = {k: v.detach().clone() for k, v in model.state_dict().items()} if config.merge_base else None
     order = list(range(len(examples)))
     rng = random.Random(config.seed)
     result = TrainResult()
@@ -180,16 +187,7 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
                 on_step(result.steps, {"loss": losses[-1], "lr": schedule.get_last_lr()[0], "epoch": epoch})
         result.epoch_losses.append(sum(losses) / len(losses))
     bar.close()
-    if base_weights is not None:
-        merge_weights(model, base_weights, config.merge_base)
     model.eval()
     result.seconds = time.perf_counter() - started
     return result
 
-
-@torch.no_grad()
-def merge_weights(model: torch.nn.Module, base_weights: dict[str, torch.Tensor], share: float) -> None:
-    """model <- (1 - share) * model + share * base, for every floating-point tensor (WiSE-FT)."""
-    for name, tensor in model.state_dict().items():
-        if tensor.is_floating_point():
-            tensor.mul_(1 - share).add_(base_weights[name].to(tensor.device), alpha=share)
