@@ -170,8 +170,8 @@ def test_asset_checks_show_with_their_status(ui, page):
 
 
 def test_asset_metadata_links_to_the_mlflow_run(ui, page):
-    """uae_encoder's metadata: `mlflow_run` and `mlflow_model` are links; clicking `mlflow_run` opens that
-    training run in the MLflow UI."""
+    """uae_encoder's metadata: `mlflow_run` and `mlflow_model` are links, the merge share chosen on dev is
+    shown; clicking `mlflow_run` opens that training run in the MLflow UI."""
     from playwright.sync_api import expect
 
     page.goto(f"{ui.dagster.url}/assets/uae_encoder")
@@ -180,6 +180,8 @@ def test_asset_metadata_links_to_the_mlflow_run(ui, page):
     model_link = page.get_by_role("link", name=f"{ui.mlflow.url}/#/models/uae-encoder-good/versions/1", exact=True)
     expect(model_link).to_be_visible()
     expect(page.get_by_text("models:/uae-encoder-good/1", exact=True)).to_be_visible()
+    for key in ("merge_share", "merge_dev_scores"):  # the WiSE-FT share kept, each share's dev score
+        expect(page.get_by_text(key, exact=True)).to_be_visible()
     scroll_to_top(page.get_by_text("Metadata", exact=True).first)
     ui.shots(page, "ui_dagster_asset_metadata")
     with page.context.expect_page() as opened:
