@@ -1,7 +1,8 @@
 """bench/yes_no.py end to end on a synthetic domain with yes/no answers and tiny random models: both
 policies are labeled in one store (the yes/no questions differ, nothing else), a student per policy is
 trained and scored, and the page renders from the records. bench/weight_merge.py then reads the same labels:
-every merge share is scored from one training, and share 0 is yes_no's own student."""
+every merge share is scored from one training, and share 0 is yes_no's own student; bench/fusion_tuning.py
+tunes the hybrids on the three question sets it compares."""
 
 import json
 
@@ -57,3 +58,21 @@ def test_yes_no_bench_labels_trains_renders_and_weight_merge_reads_its_labels(tm
     chosen_row = merged[[-0.5, 0.0, 0.5].index(chosen)]  # the pipeline's rule on these dev scores, by hand
     assert f"| 8 x 3 | dev-chosen | 1 | {chosen_row['dev']['success@1']:.3f} |" in page
     assert f"{chosen_row['test']['success@1']:.3f} (s {chosen:g}) |" in page
+
+    # bench/fusion_tuning.py on the same labels: each hybrid tuned on dev, dev + unseen documents' train
+    # questions (the pipeline's tuning_questions), dev + every unused train question; two rules, two encoders.
+    from uae_core.data import load_corpus
+    from uae_core.evaluation.compare import tuning_questions
+
+    out = tmp_path / "fusion_tuning.md"
+    assert load_bench("fusion_tuning").main([*common, "--workdir", str(work), "--budget", "8:3", "--out", str(out)]) == 0
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| d |")]
+    assert len(rows) == 2 * 3 * 2
+    corpus = load_corpus(tmp_path / "d.json", "qasper")
+    trained = list(json.loads((work / "sets.json").read_text()))[:8]
+    counts = {name: len(tuning_questions(*args)) for name, args in {
+        "dev": (corpus.queries, None), "+ unseen docs": (corpus.queries, trained),
+        "+ all unused": ([q for q in corpus.queries if q.query_id not in trained], [])}.items()}
+    assert counts["dev"] < counts["+ unseen docs"] < counts["+ all unused"]  # the synthetic papers allow each
+    for name, n in counts.items():
+        assert sum(f"| {name} | {n} |" in row for row in rows) == 4, name

@@ -72,6 +72,7 @@ def test_every_asset_is_materialized_for_the_domain(first_run, monkeypatch):
     assert meta["utility_labels"]["pairs_labeled_now"] == pairs and meta["utility_labels"]["pairs_reused"] == 0
     assert meta["uae_encoder"]["model_version"] == "1" and meta["uae_encoder"]["champion"] is True
     assert "uae" in meta["eval_report"]["metrics"]
+    assert meta["faiss_index"]["fusion_tuning_questions"] > 0  # dev + the unseen documents' train questions
 
 
 def test_duckdb_holds_one_label_per_candidate(first_run):

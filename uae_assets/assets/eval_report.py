@@ -10,6 +10,7 @@ from uae_assets.resources import MLflowResource, Storage, StudentResource, Teach
 from uae_core.data import Passage, Query
 from uae_core.evaluation.compare import EvalConfig, compare, held_out
 from uae_core.evaluation.report import to_markdown, write_report
+from uae_core.labeling.candidates import CandidateSet
 from uae_core.retrieval.index import load_index
 from uae_core.retrieval.retriever import RetrieverFiles
 from uae_core.tracking.registry import RegisteredEncoder
@@ -18,10 +19,11 @@ from uae_core.tracking.runs import log_report
 EvalReportConfig = config_from_dataclass("EvalReportConfig", EvalConfig)
 
 
-@asset(partitions_def=domain_partitions, group_name="evaluation", code_version="2", pool="mlflow",
+@asset(partitions_def=domain_partitions, group_name="evaluation", code_version="3", pool="mlflow",
        automation_condition=eager, kinds={"mlflow"})
 def eval_report(context: AssetExecutionContext, config: EvalReportConfig, uae_encoder: RegisteredEncoder,
-                faiss_index: RetrieverFiles, passages: list[Passage], queries: list[Query], student: StudentResource,
+                faiss_index: RetrieverFiles, passages: list[Passage], queries: list[Query],
+                candidate_sets: list[CandidateSet], student: StudentResource,
                 mlflow_store: MLflowResource, storage: Storage, teacher: TeacherResource) -> Output[dict]:
     """Metrics for every system on the same held-out questions and passages; JSON + Markdown."""
     started = time.perf_counter()
@@ -33,13 +35,15 @@ def eval_report(context: AssetExecutionContext, config: EvalReportConfig, uae_en
     except ValueError as exc:
         raise ValueError(f"domain {domain.name!r}: {exc} (eval_report's `split`)") from None
     needs_teacher = cfg.llm_rerank_depth > 0 or cfg.answer_top_k
-    # hybrid_base (BM25 + the base encoder, tuned on dev the same way) is what users could have without UAE.
+    # hybrid_base (BM25 + the base encoder, tuned on the same questions as UAE's) is what users could have
+    # without UAE.
     uae_model = load_registered(uae_encoder, mlflow_store, storage)
     report = compare(passages, evaluated, scope, student.load(), {"uae": uae_model},
                      storage.folder("cache", "embeddings"),
                      cfg, teacher.load() if needs_teacher else None,
                      indexes={"uae": load_index(faiss_index.index_path)},
-                     fusions={"uae": faiss_index.fusion, "base": None}, tune_on=queries)
+                     fusions={"uae": faiss_index.fusion, "base": None}, tune_on=queries,
+                     trained=[s.query_id for s in candidate_sets])
     report.update({"domain": domain.name, "split": cfg.split, "model_uri": uae_encoder.model_uri,
                    "mlflow_run_id": uae_encoder.run_id, "base_model": student.model,
                    "seconds": round(time.perf_counter() - started, 2)})

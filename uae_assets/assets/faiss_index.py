@@ -1,5 +1,5 @@
 """faiss_index: the domain's retriever for the registered version: FAISS index, passages, BM25, and the
-hybrid fusion chosen on the dev split."""
+hybrid fusion chosen on the dev split and the train questions of documents the student never trained on."""
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
@@ -7,7 +7,8 @@ from uae_assets import checks
 from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered
 from uae_assets.resources import MLflowResource, Storage
 from uae_core.data import Passage, Query
-from uae_core.evaluation.compare import tune_hybrid
+from uae_core.evaluation.compare import tune_hybrid, tuning_questions
+from uae_core.labeling.candidates import CandidateSet
 from uae_core.retrieval.bm25 import BM25Index
 from uae_core.retrieval.encoder import cached_encode
 from uae_core.retrieval.index import build_index, load_index
@@ -17,28 +18,33 @@ from uae_core.tracking.registry import RegisteredEncoder
 from uae_core.tracking.runs import log_decided
 
 
-@asset(partitions_def=domain_partitions, group_name="model", code_version="4", automation_condition=eager,
+@asset(partitions_def=domain_partitions, group_name="model", code_version="5", automation_condition=eager,
        kinds={"faiss"}, check_specs=checks.FAISS_INDEX)
 def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, passages: list[Passage],
-                queries: list[Query], mlflow_store: MLflowResource, storage: Storage):
+                queries: list[Query], candidate_sets: list[CandidateSet], mlflow_store: MLflowResource,
+                storage: Storage):
     """Every passage embedded by the registered version (exact inner product), the passages and a BM25
-    index beside it, and the weight of UAE vs BM25 in the hybrid system, chosen on the dev split."""
+    index beside it, and the weight of UAE vs BM25 in the hybrid system, chosen on the dev split plus the
+    train questions from documents no candidate set (training question) came from."""
     domain = domain_of(context)
     model = load_registered(uae_encoder, mlflow_store, storage)
     emb = cached_encode(model, [p.text for p in passages], storage.folder("cache", "embeddings"), show_progress=True)
     bm25 = BM25Index([p.text for p in passages])
+    trained = [s.query_id for s in candidate_sets]
+    tuning = tuning_questions(queries, trained)
     fusion, dev_score = tune_hybrid(dense_system(model, build_index(emb)), bm25_system(passages, bm25), passages,
-                                    queries, domain.scope)
+                                    queries, domain.scope, trained=trained)
     files = save_retriever(storage.path("indexes", domain.name, f"v{uae_encoder.version}"), emb, passages,
                            uae_encoder.model_uri, fusion, bm25, extra={"dev_hybrid_score": dev_score})
     log_decided(uae_encoder.run_id, {"fusion_method": fusion.method, "fusion_dense_weight": fusion.dense_weight,
                                     "fusion_k": fusion.k})
-    context.log.info(f"hybrid: {fusion.method} fusion, UAE weight {fusion.dense_weight} (dev mean of R@1 and MAP "
-                     f"{dev_score:.4f})")
+    dev = sum(q.split == "dev" for q in tuning)
+    context.log.info(f"hybrid: {fusion.method} fusion, UAE weight {fusion.dense_weight} (mean of R@1 and MAP "
+                     f"{dev_score:.4f} on {dev} dev + {len(tuning) - dev} unseen-document train questions)")
     yield Output(files, metadata={"folder": MetadataValue.path(files.folder),
                                   "index_path": MetadataValue.path(files.index_path),
                                   "dagster/row_count": files.passages, "dim": files.dim,
                                   "fusion_method": fusion.method, "fusion_dense_weight": fusion.dense_weight,
-                                  "fusion_k": fusion.k,
+                                  "fusion_k": fusion.k, "fusion_tuning_questions": len(tuning),
                                   "dev_hybrid_score": round(dev_score, 4), "model_uri": uae_encoder.model_uri})
     yield checks.index_check(load_index(files.index_path).ntotal, len(passages))

@@ -1,0 +1,47 @@
+"""The questions the hybrid's fusion is chosen on: dev, plus train questions from documents the student never
+trained on (never a trained question, never one that shares its document, never test)."""
+
+import pytest
+
+from uae_core.data import Passage, Query
+from uae_core.evaluation.compare import tune_hybrid, tuning_questions
+from uae_core.evaluation.report import run_system
+from uae_core.retrieval.systems import bm25_system
+
+PASSAGES = [Passage("a1", "A", "s", "graph neural networks for molecules"),
+            Passage("b1", "B", "s", "speech recognition with transducers"),
+            Passage("c1", "C", "s", "machine translation of low resource languages"),
+            Passage("d1", "D", "s", "sentiment lexicons for finance"),
+            Passage("e1", "E", "s", "named entity recognition in tweets")]
+
+
+def _q(qid, doc, text, gold, split):
+    return Query(qid, doc, text, ("x",), ("",), gold, split)
+
+
+QUERIES = [_q("trained", "A", "graph neural networks?", ("a1",), "train"),
+           _q("same_doc", "A", "molecules graph networks?", ("a1",), "train"),  # its document was trained on
+           _q("unseen", "B", "speech recognition transducers?", ("b1",), "train"),
+           _q("no_gold", "E", "named entity tweets?", (), "train"),
+           _q("dev", "C", "which finance lexicons?", ("c1",), "dev"),  # BM25 ranks c1 low
+           _q("test", "D", "sentiment lexicons finance?", ("d1",), "test")]
+
+
+def test_tuning_questions_add_only_unseen_documents_train_questions():
+    assert [q.query_id for q in tuning_questions(QUERIES)] == ["dev"]  # nothing known of training: dev only
+    assert [q.query_id for q in tuning_questions(QUERIES, ["trained"])] == ["dev", "unseen"]
+    assert [q.query_id for q in tuning_questions(QUERIES, [])] == ["dev", "trained", "same_doc", "unseen"]
+
+
+def test_tune_hybrid_scores_the_fusion_on_the_tuning_questions():
+    bm25 = bm25_system(PASSAGES)
+
+    def score(qids):  # mean of R@1 and MAP per question, by the report's own path
+        per = [run_system(bm25, PASSAGES, [q], "corpus", latency_queries=0).metrics
+               for q in QUERIES if q.query_id in qids]
+        return sum((m["success@1"] + m["map"]) / 2 for m in per) / len(per)
+
+    _, dev_only = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus")  # BM25 fused with itself: BM25
+    _, with_unseen = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus", trained=["trained"])
+    assert dev_only == pytest.approx(score({"dev"})) and dev_only < 0.5  # dev's gold is not ranked first
+    assert with_unseen == pytest.approx(score({"dev", "unseen"})) and with_unseen > dev_only
