@@ -161,8 +161,8 @@ def tuning_questions(queries: Sequence[Query], trained: Collection[str] | None =
     Why: 171 qasper dev questions leaned the fusion to UAE (w 0.7), where test preferred an even mix. With
     qasper's 559 such train questions added (400 trained of 1,441), the rule chose w 0.5: test R@1 / MAP
     0.194 / 0.228 vs 0.191 / 0.214 (docs/fusion_tuning.md). Questions from the trained questions' documents
-    are left out: their passages were the student's training candidates, which flatters it (covidqa: its 214
-    unused train questions all share documents with trained ones; with them the rule leaned to UAE, w 0.6,
+    are left out: their passages were the student's training candidates, which flatters it (covidqa: 212 of its
+    214 unused train questions share documents with trained ones; with them the rule leaned to UAE, w 0.6,
     and lost test R@1 0.427 vs 0.479)."""
     dev = [q for q in queries if q.split == "dev" and q.gold_passage_ids]
     if trained is None:
