@@ -65,7 +65,8 @@ def test_yes_no_bench_labels_trains_renders_and_weight_merge_reads_its_labels(tm
     from uae_core.evaluation.compare import tuning_questions
 
     out = tmp_path / "fusion_tuning.md"
-    assert load_bench("fusion_tuning").main([*common, "--workdir", str(work), "--budget", "8:3", "--out", str(out)]) == 0
+    tuning = load_bench("fusion_tuning")
+    assert tuning.main([*common, "--workdir", str(work), "--budget", "8:3", "--out", str(out)]) == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| d |")]
     assert len(rows) == 2 * 3 * 2
     corpus = load_corpus(tmp_path / "d.json", "qasper")
