@@ -1,9 +1,9 @@
 """Which questions should choose the hybrid's fusion? The dev split alone, or dev plus unused train questions.
 
 Per domain: the main command's student (TrainConfig's defaults on bench/yes_no.py's 400 x K = 2 `score`
-labels, seed 0, merged back by the share the pipeline keeps on dev) and the base MiniLM; each hybrid's fusion
-is chosen by the pipeline's `tune_hybrid` (one-SE rule, and the plain argmax) on three question sets and
-scored on the test split:
+labels, `--seeds` (0 by default), merged back by the share the pipeline keeps on dev) and the base MiniLM;
+each hybrid's fusion is chosen by the pipeline's `tune_hybrid` (one-SE rule, and the plain argmax) on three
+question sets and scored on the test split:
   dev                dev questions only (the choice before)
   + unseen docs      plus train questions from documents none of the 400 trained questions came from
                      (`tuning_questions(queries, trained)`, what faiss_index and eval_report use)
@@ -44,27 +44,27 @@ from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 WORKDIRS = {"qasper": "yes_no", "covidqa": "weight_merge_covidqa"}
 
 
-def student(args, domain, corpus, workdir: Path, cache: Path):
+def student(args, seed: int, domain, corpus, workdir: Path, cache: Path):
     """The main command's student on these labels: trained, then merged by the share dev prefers."""
     teacher_id = teacher_for(args, "score").teacher_id
     sets, examples = budget_examples(workdir, workdir / "labels.duckdb", corpus, args.budget, {"score": teacher_id})
     model = load_student(args.student)
     base = snapshot(model)
-    config = TrainConfig(seed=0)
+    config = TrainConfig(seed=seed)
     train_student(model, examples["score"], config, show_progress=False)
     choice = choose_merge(model, base, config.merge_shares,
                           lambda m: split_metrics(m, corpus.passages, corpus.queries, domain.scope, cache, "dev"))
     return model, [s.query_id for s in sets], choice.share
 
 
-def rows_for(args, name: str) -> list[dict]:
+def rows_for(args, name: str, seed: int) -> list[dict]:
     domain = get_domain(name)
     corpus = load_corpus(domain.source_file(), domain.format)
     workdir = args.workdir or data_dir() / WORKDIRS.get(name, "yes_no")
     cache = data_dir() / "cache" / "embeddings"
     passages, scope = corpus.passages, domain.scope
     test = [q for q in corpus.queries if q.split == "test" and q.gold_passage_ids]
-    uae, trained, share = student(args, domain, corpus, workdir, cache)
+    uae, trained, share = student(args, seed, domain, corpus, workdir, cache)
     untrained = [q for q in corpus.queries if q.query_id not in set(trained)]
     sets = {"dev": (corpus.queries, None),  # (questions, trained ids): tune_hybrid's tuning_questions
             "+ unseen docs": (corpus.queries, trained),
@@ -82,7 +82,7 @@ def rows_for(args, name: str) -> list[dict]:
         for set_name, (questions, ids) in sets.items():
             for rule in ("one_se", "argmax"):
                 fusion, _ = tune_hybrid(dense, bm25, passages, questions, scope, rule=rule, trained=ids)
-                rows.append({"domain": name, "encoder": encoder, "tuned_on": set_name, "rule": rule,
+                rows.append({"domain": name, "seed": seed, "encoder": encoder, "tuned_on": set_name, "rule": rule,
                              "questions": len(tuning_questions(questions, ids)), "weight": fusion.dense_weight,
                              "alone": alone, "test": test_metrics(hybrid_system(dense, bm25, fusion))})
                 print(json.dumps(rows[-1]), flush=True)
@@ -93,15 +93,16 @@ def page(rows: list[dict], command: str) -> str:
     lines = ["# Which questions choose the hybrid's fusion (bench/fusion_tuning.py)", "",
              f"`{command}` on {platform.machine()} CPU, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. "
              "Each domain's student: the main command's settings (N x K `score` labels of "
-             "bench/yes_no.py as the command says, 400 x 2 by default, seed 0, merge share kept on dev). "
+             "bench/yes_no.py as the command says, 400 x 2 by default, merge share kept on dev). "
              "Fusion: convex, chosen by `tune_hybrid` on the "
              "question set named, scored on the test split (R@1 / MAP). `+ unseen docs` is what faiss_index "
              "and eval_report use (`tuning_questions`): dev plus the train questions from documents no "
              "trained question came from; `+ all unused` adds the unused questions of trained documents too.",
-             "", "| domain | encoder | BM25 alone | encoder alone | tuned on | questions | rule | UAE weight | "
-             "hybrid test R@1 | hybrid test MAP |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "", "| domain | seed | encoder | BM25 alone | encoder alone | tuned on | questions | rule | UAE weight | "
+             "hybrid test R@1 | hybrid test MAP |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['domain']} | {r['encoder']} | {r['alone']['bm25'][0]:.3f} / {r['alone']['bm25'][1]:.3f} | "
+        bm25 = r["alone"]["bm25"]
+        lines.append(f"| {r['domain']} | {r['seed']} | {r['encoder']} | {bm25[0]:.3f} / {bm25[1]:.3f} | "
                      f"{r['alone']['encoder'][0]:.3f} / {r['alone']['encoder'][1]:.3f} | {r['tuned_on']} | "
                      f"{r['questions']} | {r['rule']} | {r['weight']:g} | {r['test'][0]:.3f} | {r['test'][1]:.3f} |")
     return "\n".join(lines) + "\n"
@@ -113,11 +114,12 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", type=Path, default=None,
                     help="bench/yes_no.py's (default: data/yes_no, covidqa data/weight_merge_covidqa)")
     ap.add_argument("--budget", default="400:2", help="N:K of bench/yes_no.py's labels")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="the student's training seeds")
     ap.add_argument("--student", default=DEFAULT_STUDENT)
     ap.add_argument("--teacher", default=DEFAULT_TEACHER)
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "fusion_tuning.md")
     args = ap.parse_args(argv)
-    rows = [r for name in (args.domain or ["qasper"]) for r in rows_for(args, name)]
+    rows = [r for name in (args.domain or ["qasper"]) for seed in args.seeds for r in rows_for(args, name, seed)]
     args.out.write_text(page(rows, "bench/fusion_tuning.py " + " ".join(argv if argv is not None else sys.argv[1:])))
     print(args.out)
     return 0

@@ -67,7 +67,7 @@ def test_yes_no_bench_labels_trains_renders_and_weight_merge_reads_its_labels(tm
     out = tmp_path / "fusion_tuning.md"
     tuning = load_bench("fusion_tuning")
     assert tuning.main([*common, "--workdir", str(work), "--budget", "8:3", "--out", str(out)]) == 0
-    rows = [line for line in out.read_text().splitlines() if line.startswith("| d |")]
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| d | 0 |")]
     assert len(rows) == 2 * 3 * 2
     corpus = load_corpus(tmp_path / "d.json", "qasper")
     trained = list(json.loads((work / "sets.json").read_text()))[:8]
