@@ -33,8 +33,8 @@ from uae_core.tracking.registry import (
 )
 from uae_core.tracking.runs import experiment_id, experiment_name, git_commit, log_dataset
 from uae_core.training.examples import TrainExample, training_key
-from uae_core.training.merge import MergeChoice, choose_merge, snapshot
-from uae_core.training.trainer import TrainConfig, TrainResult, train_student
+from uae_core.training.merge import MergeChoice, train_and_merge
+from uae_core.training.trainer import TrainConfig, TrainResult
 
 CODE_VERSION = "1"  # bump when training or registration changes what a training_key stands for
 
@@ -100,11 +100,10 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             if on_step:
                 on_step(step, total_steps)
 
-        base_weights = snapshot(base_model) if any(config.merge_shares) else {}
-        result = train_student(base_model, examples, config, on_step=log_step, show_progress=show_progress)
+        result, merge = train_and_merge(base_model, examples, config, evaluate_dev, on_step=log_step,
+                                        show_progress=show_progress)
         for epoch, loss in enumerate(result.epoch_losses):
             mlflow.log_metric("epoch_loss", loss, step=epoch)
-        merge = choose_merge(base_model, base_weights, config.merge_shares, evaluate_dev)
         dev = merge.dev_metrics
         mlflow.log_metrics({f"dev_{k.replace('@', '_at_')}": v for k, v in dev.items()})
         log_merge(merge)

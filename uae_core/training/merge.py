@@ -7,9 +7,8 @@ dev chose 0 (and test agreed; docs/weight_merge*.md). So the pipeline scores eac
 domain's dev split and keeps the best, at one corpus encode per extra share.
 
 Example:
-    base = snapshot(model)
-    train_student(model, examples, config)
-    choice = choose_merge(model, base, (0.0, 0.5), evaluate_dev=lambda m: {"success@1": 0.2, "map": 0.3})
+    train, choice = train_and_merge(model, examples, config,
+                                    evaluate_dev=lambda m: {"success@1": 0.2, "map": 0.3})
     choice.share, choice.dev_metrics   # the kept share (model now holds its weights) and its dev metrics
 """
 
@@ -20,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
+
+from uae_core.training.trainer import TrainConfig, TrainResult, train_student
 
 Weights = dict[str, torch.Tensor]
 
@@ -80,3 +81,13 @@ def choose_merge(model: torch.nn.Module, base_weights: Weights, shares: Sequence
     model.load_state_dict(trained)
     merge_weights(model, base_weights, chosen)
     return MergeChoice(chosen, metrics[chosen], scores)
+
+
+def train_and_merge(model: torch.nn.Module, examples: Sequence, config: TrainConfig,
+                    evaluate_dev: Callable[[torch.nn.Module], dict[str, float]] | None,
+                    **train_kwargs) -> tuple[TrainResult, MergeChoice]:
+    """The pipeline's training step: train_student, then choose_merge over `config.merge_shares` (distill and
+    bench/results.py both call this, so the benchmark's students are the ones `uae_encoder` would register)."""
+    base_weights = snapshot(model) if any(config.merge_shares) else {}
+    result = train_student(model, examples, config, **train_kwargs)
+    return result, choose_merge(model, base_weights, config.merge_shares, evaluate_dev)
