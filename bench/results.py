@@ -173,9 +173,17 @@ class Scorer:
         return {s: _per_query(run_system(system, self.corpus.passages, qs, self.domain.scope, latency_queries=0), qs)
                 for s, qs in self.splits.items()}
 
-    def __call__(self, model) -> dict:
-        """A student's scores, and those of its hybrid with BM25 (fusion chosen on dev, applied to test)."""
-        from uae_core.evaluation.compare import tune_hybrid
+    def dev(self, model) -> dict[str, float]:
+        """A student's dev metrics: what the merge share is chosen on, as in `uae_encoder`."""
+        from uae_core.evaluation.compare import dev_metrics
+
+        return dev_metrics(model, self.corpus.passages, self.corpus.queries, self.domain.scope, self.cache)
+
+    def __call__(self, model, trained: list[str] | None = None) -> dict:
+        """A student's scores, and those of its hybrid with BM25, the fusion chosen as `faiss_index` chooses
+        it (tune_hybrid on the dev split plus, given the `trained` question ids, the train questions of
+        documents none of them came from), applied to test."""
+        from uae_core.evaluation.compare import tune_hybrid, tuning_questions
         from uae_core.retrieval.encoder import cached_encode
         from uae_core.retrieval.fusion import hybrid_system
         from uae_core.retrieval.index import build_index
@@ -183,9 +191,11 @@ class Scorer:
 
         passages = self.corpus.passages
         dense = dense_system(model, build_index(cached_encode(model, [p.text for p in passages], self.cache)))
-        fusion, _ = tune_hybrid(dense, self.bm25, passages, self.splits["dev"], self.domain.scope)
+        queries = self.corpus.queries
+        fusion, _ = tune_hybrid(dense, self.bm25, passages, queries, self.domain.scope, trained=trained)
         hybrid = self.score(hybrid_system(dense, self.bm25, fusion))
-        return {**self.score(dense), "test_hybrid": hybrid["test"], "fusion": fusion.as_dict()}
+        return {**self.score(dense), "test_hybrid": hybrid["test"], "fusion": fusion.as_dict(),
+                "fusion_questions": len(tuning_questions(queries, trained))}
 
 
 def _per_query(result, queries: list[Query]) -> dict:
@@ -218,8 +228,11 @@ def train_stage(args, size: Size, domains: list[str]) -> None:
             print(f"[train] {domain} {run.name}: dev success@1 {dev['success@1']:.3f} map {dev['map']:.3f}", flush=True)
             return record
 
-        sweep = {run.name: train(domains[0], run) for run in sweep_runs(size)}
-        chosen = choose(sweep, domains[0])
+        if size.sweep:
+            sweep = {run.name: train(domains[0], run) for run in sweep_runs(size)}
+            chosen = choose(sweep, domains[0])
+        else:  # no sweep: the finals train with its centre (seed 0's UAE final is that run)
+            chosen = sweep_runs(size)[0]
         _write_json(args.workdir / "train" / "chosen.json", asdict(chosen))
         print(f"[train] chosen on {domains[0]}'s dev split: {chosen.name}", flush=True)
         for run in final_runs(size, chosen):  # seed by seed across domains: a cut-off run still covers each
@@ -252,7 +265,8 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
     from uae_core.labeling.candidates import CandidateSet
     from uae_core.retrieval.encoder import load_student
     from uae_core.training.examples import build_examples, hard_label_examples
-    from uae_core.training.trainer import TrainConfig, train_student
+    from uae_core.training.merge import train_and_merge
+    from uae_core.training.trainer import TrainConfig
 
     domain = prepared["domain"]
     queries = {q.query_id: q for q in scorer.corpus.queries}
@@ -267,7 +281,8 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
     config = TrainConfig(**{**overrides, **run_overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
     model = load_student(args.student, device=args.device)
     if args.tracking == "none":
-        run_id, seconds = None, train_student(model, examples, config, show_progress=not args.quiet).seconds
+        train, merge = train_and_merge(model, examples, config, scorer.dev, show_progress=not args.quiet)
+        run_id, seconds = None, train.seconds
     else:
         from uae_assets.resources import MLflowResource
         from uae_core.tracking.distill import Tracking, distill
@@ -275,11 +290,12 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
         tracking = Tracking(MLflowResource().client(), domain, register=False, experiment=experiment,
                             parent_run_id=parent_run_id,
                             tags={"bench_run": run.name, "teacher_id": prepared["teacher_id"]})
-        result = distill(examples, config, model, tracking, show_progress=not args.quiet)
-        model, run_id, seconds = result.model, result.run_id, result.train.seconds
-    scores = {domain: scorer(model), **{s.domain.name: s(model) for s in zero_shot}}
+        result = distill(examples, config, model, tracking, evaluate_dev=scorer.dev, show_progress=not args.quiet)
+        model, run_id, seconds, merge = result.model, result.run_id, result.train.seconds, result.merge
+    scores = {domain: scorer(model, trained=qids), **{s.domain.name: s(model) for s in zero_shot}}
     return {"run": asdict(run), "config": asdict(config), "examples": len(examples), "device": args.device,
-            "train_seconds": round(seconds, 1), "mlflow_run_id": run_id, "scores": scores}
+            "train_seconds": round(seconds, 1), "mlflow_run_id": run_id, "scores": scores,
+            "merge": {"share": merge.share, "dev_scores": {str(k): v for k, v in merge.scores.items()}}}
 
 
 def _cached(path: Path, compute):
@@ -295,7 +311,7 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
     from uae_core.evaluation.stats import gain_interval
 
     results = {"size": args.size, "started": args.started, "machine": args.machine, "domains": {},
-               "chosen": json.loads((args.workdir / "train" / "chosen.json").read_text())}
+               "chosen": json.loads((args.workdir / "train" / "chosen.json").read_text()), "centre": FINAL}
     for domain in domains:
         prepared = json.loads((args.workdir / "prepared" / f"{domain}.json").read_text())
         records = {p.stem: json.loads(p.read_text()) for p in sorted((args.workdir / "train" / domain).glob("*.json"))}
@@ -336,7 +352,9 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
             "labels": {k: prepared[k] for k in ("teacher_id", "labeling", "gold_recall", "top1_is_gold")},
             "sweep": sweep, "base_dev": base["dev"]["mean"], "systems": table, "train_devices": devices,
             "fusions": {"base": [base["fusion"]],
-                        **{s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}}}
+                        **{s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}},
+            "fusion_questions": {s: rs[0]["scores"][domain].get("fusion_questions") for s, rs in finals.items()},
+            "merge_shares": {s: [r["merge"]["share"] for r in rs] for s, rs in finals.items() if "merge" in rs[0]}}
     if size.answer_queries:  # --answer-queries 0 skips LLM re-ranking and Token F1 (hours on a CPU at full size)
         results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))
     _write_json(args.workdir / "results.json", results)
@@ -431,8 +449,12 @@ def main(argv=None) -> int:
                     help="none: no MLflow runs (a GPU machine without MLflow; the records are the same)")
     ap.add_argument("--out", type=Path, default=REPO / "docs", help="where the page goes (doc stage)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the dev sweep: the finals train with its centre "
+                    "(FINAL), e.g. to fit a 15-minute GPU loan")
     args = ap.parse_args(argv)
     size = SIZES[args.size]
+    if args.no_sweep:
+        size = replace(size, sweep=False)
     if args.answer_queries is not None:
         size = replace(size, answer_queries=args.answer_queries)
     configured, default = load_domains()

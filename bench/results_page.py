@@ -96,9 +96,14 @@ def domain_section(name: str, d: dict) -> list[str]:
             g = row["gain"]
             lines.append(f"| {label(system)} | {gain_cell(g['success@1'])} | {gain_cell(g['map'])} | "
                          f"{gain_cell(g['mrr@10'])} | {gain_cell(g['ndcg@10'])} |")
+    questions = d.get("fusion_questions", {})
     for system, fusions in d.get("fusions", {}).items():
-        lines += ["", f"{label(f'hybrid_{system}')}: fusion chosen on the dev split"
+        where = f"{questions[system]} held-out questions" if questions.get(system) else "the dev split"
+        lines += ["", f"{label(f'hybrid_{system}')}: fusion chosen on {where}"
                   + (", per seed: " if len(fusions) > 1 else ": ") + ", ".join(map(fusion_text, fusions)) + "."]
+    for system, shares in d.get("merge_shares", {}).items():
+        lines += ["", f"{label(system)}: merge share toward the base (chosen on dev, `TrainConfig.merge_shares`)"
+                  + (", per seed: " if len(shares) > 1 else ": ") + ", ".join(f"{s:g}" for s in shares) + "."]
     if d.get("train_devices"):
         lines += ["", f"Trainings of this domain ran on: {', '.join(d['train_devices'])} (each record's `device`)."]
     labels = d["labels"]
@@ -151,11 +156,14 @@ def render(results: dict) -> str:
              "## Targets", "", *targets(results), "", "![gains over the base encoder](results_gains.png)", ""]
     chosen = results.get("chosen")
     if chosen:
-        settings = ", ".join(f"{k} = {v}" for k, v in chosen["overrides"].items()) or "the sweep's centre"
+        centre = ", ".join(f"{k} = {v}" for k, v in results.get("centre", {}).items())
+        settings = ", ".join(f"{k} = {v}" for k, v in chosen["overrides"].items()) or f"the sweep's centre: {centre}"
         budget = (f"K = {chosen['k']}" if chosen.get("k") else "K as labeled") + (
             f", {chosen['questions']:.0%} of the questions" if chosen.get("questions", 1.0) < 1 else "")
-        lines += [f"Final systems (UAE and hard-label, every domain, every seed) train with the dev sweep's best run "
-                  f"by MAP on {next(iter(results['domains']))}'s dev split: `{chosen['name']}` ({settings}; "
+        swept = any(d.get("sweep") for d in results["domains"].values())
+        how = (f"the dev sweep's best run by MAP on {next(iter(results['domains']))}'s dev split: `{chosen['name']}`"
+               if swept else "the sweep's centre, no sweep run (`--no-sweep`)")
+        lines += [f"Final systems (UAE and hard-label, every domain, every seed) train with {how} ({settings}; "
                   f"{budget}).", ""]
     for name, d in results["domains"].items():
         lines += domain_section(name, d)

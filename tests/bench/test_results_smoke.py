@@ -39,7 +39,15 @@ def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_d
     client = MlflowClient(tracking_uri=uri)
     runs = client.search_runs([client.get_experiment_by_name("uae-bench-smoke").experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parents) == 1 and len(runs) - 1 == 5  # (uae, hard_label) x 1 seed x 2 domains + the sweep default
+    assert len(parents) == 1 and len(runs) - 1 == 4  # (uae, hard_label) x 1 seed x 2 domains (no sweep at smoke)
+    # Each training kept the merge share that `uae_encoder` would: both shares scored on dev, the kept one in
+    # the record, in its MLflow run and on the page.
+    for domain in ("alpha", "beta"):
+        record = json.loads((tmp_path / "data" / "results" / "smoke" / "train" / domain / "uae_seed-0.json").read_text())
+        assert set(record["merge"]["dev_scores"]) == {"0.0", "0.5"}
+        assert client.get_run(record["mlflow_run_id"]).data.metrics["merge_share"] == record["merge"]["share"]
+        assert results["domains"][domain]["merge_shares"]["uae"] == [record["merge"]["share"]]
+    assert "merge share toward the base (chosen on dev" in page
 
 
 BLOCK_DAGSTER_AND_MLFLOW = '''import sys
@@ -80,9 +88,22 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     record = json.loads((workdir / "train" / "alpha" / "uae_seed-0.json").read_text())
     assert record["mlflow_run_id"] is None and record["device"] == "cpu"
     assert record["run"]["overrides"] == chosen["overrides"] and record["run"]["k"] == chosen["k"]
+    # Without MLflow the same training step: the merge share best on dev (ties keep the first) is kept ...
+    scores = {float(k): v for k, v in record["merge"]["dev_scores"].items()}
+    assert list(scores) == [0.0, 0.5] and all(v is not None for v in scores.values())
+    assert record["merge"]["share"] == max(scores, key=lambda s: (scores[s], -s))
+    # ... and the fusion is chosen as faiss_index chooses it: dev plus the unseen documents' train questions.
+    from uae_core.data import load_corpus
+    from uae_core.evaluation.compare import tuning_questions
+
+    trained = list(json.loads((workdir / "prepared" / "alpha.json").read_text())["sets"])
+    expected = tuning_questions(load_corpus(tmp_path / "alpha.json").queries, trained)
+    dev = [q for q in expected if q.split == "dev"]
+    assert record["scores"]["alpha"]["fusion_questions"] == len(expected) > len(dev)
     proc = subprocess.run([*common, "--stage", "report"], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode == 0, proc.stderr[-4000:]
     proc = subprocess.run([*common, "--stage", "doc"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert f"`{chosen['name']}`" in (tmp_path / "docs" / "results.md").read_text()
+    page = (tmp_path / "docs" / "results.md").read_text()
+    assert "the sweep's centre, no sweep run" in page and "learning_rate = 1e-05" in page
