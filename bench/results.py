@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/results.py --size quick        # this 2-core CPU: many hours (16k labels, 23 trainings)
     .venv/bin/python bench/results.py --size smoke        # minutes: the plumbing (tests/bench runs it on tiny models)
-    bench/device/pack.sh, then bench/device/results.sh    # a lent GPU: prepare + sweep in ~9 min on an H100
+    bench/device/pack.sh, then bench/device/results.sh    # a lent GPU: prepare + sweep in ~9 min on an H100;
+                                                          # with --no-sweep, prepare + 12 finals in ~8 min
 
 It composes the pipeline's own parts and nothing else: the domains of domains.yaml, load_corpus,
 build_candidate_sets, label_candidates into the pipeline's DuckDB label store (labels are shared with
@@ -12,8 +13,10 @@ for the statistics. Stages (--stage), each resuming from files in --workdir (def
 
   prepare  per domain: candidate sets of every train question, teacher labels      -> prepared/<domain>.json
   train    a dev-split sweep on the first domain (one knob at a time, seed 0), then each domain's final systems
-           seed by seed; every model scored on its domain's dev and test splits, with its BM25 hybrid (fusion
-           chosen on dev), and the first domain's finals zero-shot on the others  -> train/<domain>/<run>.json
+           seed by seed; each training keeps the merge share best on dev (train_and_merge, as uae_encoder);
+           every model scored on its domain's dev and test splits, with its BM25 hybrid (fusion chosen on
+           tuning_questions, as faiss_index), and the first domain's finals zero-shot on the others
+                                                                            -> train/<domain>/<run>.json
   report   statistics over seeds; BM25; LLM re-ranking and Token F1 on a fixed subset; latency -> results.json
   doc      the page, a pure function of results.json (bench/results_page.py)        -> docs/results.md
 Held-out discipline: every choice is made on dev; test splits are only reported.

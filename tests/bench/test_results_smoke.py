@@ -43,7 +43,7 @@ def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_d
     # Each training kept the merge share that `uae_encoder` would: both shares scored on dev, the kept one in
     # the record, in its MLflow run and on the page.
     for domain in ("alpha", "beta"):
-        record = json.loads((tmp_path / "data" / "results" / "smoke" / "train" / domain / "uae_seed-0.json").read_text())
+        record = json.loads((tmp_path / "data/results/smoke/train" / domain / "uae_seed-0.json").read_text())
         assert set(record["merge"]["dev_scores"]) == {"0.0", "0.5"}
         assert client.get_run(record["mlflow_run_id"]).data.metrics["merge_share"] == record["merge"]["share"]
         assert results["domains"][domain]["merge_shares"]["uae"] == [record["merge"]["share"]]
