@@ -98,7 +98,9 @@ def domain_section(name: str, d: dict) -> list[str]:
                          f"{gain_cell(g['mrr@10'])} | {gain_cell(g['ndcg@10'])} |")
     questions = d.get("fusion_questions", {})
     for system, fusions in d.get("fusions", {}).items():
-        where = f"{questions[system]} held-out questions" if questions.get(system) else "the dev split"
+        extra = (questions.get(system) or d["n_dev"]) - d["n_dev"]  # unseen documents' train questions
+        where = f"the dev split and {extra} train questions of documents no trained question came from" if extra \
+            else "the dev split"
         lines += ["", f"{label(f'hybrid_{system}')}: fusion chosen on {where}"
                   + (", per seed: " if len(fusions) > 1 else ": ") + ", ".join(map(fusion_text, fusions)) + "."]
     for system, shares in d.get("merge_shares", {}).items():
@@ -157,12 +159,12 @@ def render(results: dict) -> str:
     chosen = results.get("chosen")
     if chosen:
         centre = ", ".join(f"{k} = {v}" for k, v in results.get("centre", {}).items())
-        settings = ", ".join(f"{k} = {v}" for k, v in chosen["overrides"].items()) or f"the sweep's centre: {centre}"
+        settings = ", ".join(f"{k} = {v}" for k, v in chosen["overrides"].items()) or centre
         budget = (f"K = {chosen['k']}" if chosen.get("k") else "K as labeled") + (
             f", {chosen['questions']:.0%} of the questions" if chosen.get("questions", 1.0) < 1 else "")
         swept = any(d.get("sweep") for d in results["domains"].values())
         how = (f"the dev sweep's best run by MAP on {next(iter(results['domains']))}'s dev split: `{chosen['name']}`"
-               if swept else "the sweep's centre, no sweep run (`--no-sweep`)")
+               if swept else "the sweep's centre (`--no-sweep`: no sweep this run)")
         lines += [f"Final systems (UAE and hard-label, every domain, every seed) train with {how} ({settings}; "
                   f"{budget}).", ""]
     for name, d in results["domains"].items():

@@ -106,4 +106,5 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     proc = subprocess.run([*common, "--stage", "doc"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     page = (tmp_path / "docs" / "results.md").read_text()
-    assert "the sweep's centre, no sweep run" in page and "learning_rate = 1e-05" in page
+    assert "the sweep's centre (`--no-sweep`: no sweep this run)" in page and "learning_rate = 1e-05" in page
+    assert "train questions of documents no trained question came from" in page  # 16 of 40 documents' questions
