@@ -216,11 +216,12 @@ def train_stage(args, size: Size, domains: list[str]) -> None:
     experiment = f"uae-bench-{args.size}"
     with _bench_run(args, size, experiment) as parent_run_id:
         base_model = load_student(args.student, device=args.device)
-        for domain in domains:  # BM25 and the untrained base encoder (and its hybrid), scored the same way
-            _cached(args.workdir / "train" / domain / "bm25.json", lambda d=domain: scorers[d].score(scorers[d].bm25))
-            _cached(args.workdir / "train" / domain / "base.json", lambda d=domain: scorers[d](base_model))
-
         prepared = {d: json.loads((args.workdir / "prepared" / f"{d}.json").read_text()) for d in domains}
+        for domain in domains:  # BM25 and the untrained base encoder (and its hybrid, tuned on the questions the
+            # finals' hybrids are tuned on, as eval_report tunes both), scored the same way
+            _cached(args.workdir / "train" / domain / "bm25.json", lambda d=domain: scorers[d].score(scorers[d].bm25))
+            _cached(args.workdir / "train" / domain / "base.json",
+                    lambda d=domain: scorers[d](base_model, trained=list(prepared[d]["sets"])))
 
         def train(domain: str, run: Run) -> dict:
             others = domains[1:] if domain == domains[0] and run.phase == "final" else []
@@ -357,6 +358,7 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
             "fusions": {"base": [base["fusion"]],
                         **{s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}},
             "fusion_questions": {s: rs[0]["scores"][domain].get("fusion_questions") for s, rs in finals.items()},
+            "base_fusion_questions": base.get("fusion_questions"),
             "merge_shares": {s: [r["merge"]["share"] for r in rs] for s, rs in finals.items() if "merge" in rs[0]}}
     if size.answer_queries:  # --answer-queries 0 skips LLM re-ranking and Token F1 (hours on a CPU at full size)
         results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))

@@ -100,6 +100,8 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     expected = tuning_questions(load_corpus(tmp_path / "alpha.json").queries, trained)
     dev = [q for q in expected if q.split == "dev"]
     assert record["scores"]["alpha"]["fusion_questions"] == len(expected) > len(dev)
+    base = json.loads((workdir / "train" / "alpha" / "base.json").read_text())  # its hybrid: the same questions
+    assert base["fusion_questions"] == len(expected)
     proc = subprocess.run([*common, "--stage", "report"], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode == 0, proc.stderr[-4000:]
