@@ -93,12 +93,13 @@ def close_mlflow_assistant(page) -> None:
     the page."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    new_chat = page.get_by_role("button", name="New Chat", exact=True)  # only the Assistant's header has it
     try:
-        page.get_by_text("MLflow Assistant", exact=True).first.wait_for(timeout=15_000)
+        new_chat.wait_for(timeout=15_000)
     except PlaywrightTimeout:
         return
-    page.get_by_role("button", name="Close").first.click()
-    page.get_by_text("MLflow Assistant", exact=True).first.wait_for(state="hidden")
+    new_chat.locator("xpath=..").get_by_role("button", name="Close", exact=True).click()
+    new_chat.wait_for(state="hidden")
 
 
 def scroll_to_top(locator) -> None:
@@ -260,6 +261,23 @@ def test_training_run_shows_the_eval_artifacts(ui, page):
     expect(preview).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
     ui.shots(page, "ui_mlflow_run_artifacts")
+
+
+def test_training_run_charts_the_merge_shares_scored_on_dev(ui, page):
+    """The training run's Model metrics tab, searched for "merge": `merge_dev_score` (the dev score of each
+    merge share tried, at step 100 x share) and `merge_share` (the one kept), as a user compares them."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{ui.mlflow_run_url}/model-metrics")
+    expect(page.get_by_text("dev_map", exact=True).first).to_be_visible()  # every chart, before the search
+    close_mlflow_assistant(page)
+    page.get_by_placeholder("Search metric charts").fill("merge")
+    for name in ("merge_dev_score", "merge_share"):
+        expect(page.get_by_text(name, exact=True).first).to_be_visible()
+    expect(page.get_by_text("dev_map", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="New Chat", exact=True)).to_have_count(0)  # the Assistant is closed
+    page.wait_for_timeout(1000)  # the charts draw after their titles
+    ui.shots(page, "ui_mlflow_merge_metrics")
 
 
 # Dagster, after the domain's file changed (this changes the world: keep these last)
