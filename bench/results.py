@@ -357,8 +357,8 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
             "sweep": sweep, "base_dev": base["dev"]["mean"], "systems": table, "train_devices": devices,
             "fusions": {"base": [base["fusion"]],
                         **{s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}},
-            "fusion_questions": {s: rs[0]["scores"][domain].get("fusion_questions") for s, rs in finals.items()},
-            "base_fusion_questions": base.get("fusion_questions"),
+            "fusion_questions": {"base": base.get("fusion_questions"),
+                                 **{s: rs[0]["scores"][domain].get("fusion_questions") for s, rs in finals.items()}},
             "merge_shares": {s: [r["merge"]["share"] for r in rs] for s, rs in finals.items() if "merge" in rs[0]}}
     if size.answer_queries:  # --answer-queries 0 skips LLM re-ranking and Token F1 (hours on a CPU at full size)
         results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))

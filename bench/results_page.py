@@ -96,7 +96,7 @@ def domain_section(name: str, d: dict) -> list[str]:
             g = row["gain"]
             lines.append(f"| {label(system)} | {gain_cell(g['success@1'])} | {gain_cell(g['map'])} | "
                          f"{gain_cell(g['mrr@10'])} | {gain_cell(g['ndcg@10'])} |")
-    questions = {"base": d.get("base_fusion_questions"), **d.get("fusion_questions", {})}
+    questions = d.get("fusion_questions", {})
     for system, fusions in d.get("fusions", {}).items():
         extra = (questions.get(system) or d["n_dev"]) - d["n_dev"]  # unseen documents' train questions
         where = f"the dev split and {extra} train questions of documents no trained question came from" if extra \
