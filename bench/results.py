@@ -31,7 +31,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -262,6 +262,17 @@ def _bench_run(args, size: Size, experiment: str):
         yield parent.info.run_id
 
 
+def domain_training_settings(name: str) -> dict:
+    """The training settings the domain pins (`run_config:` in domains.yaml, ops.uae_encoder), which its
+    pipeline runs use: they replace FINAL's for that domain's trainings, so the page measures what users run.
+    Its candidate_sets settings do not apply: the size fixes K and the label budget."""
+    from uae_assets.domain_config import op_settings
+    from uae_core.training.trainer import TrainConfig
+
+    known = {f.name for f in fields(TrainConfig)}
+    return {k: v for k, v in op_settings(get_domain(name), "uae_encoder").items() if k in known}
+
+
 def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_shot: list[Scorer],
               experiment: str, parent_run_id: str | None) -> dict:
     """One training through the pipeline's distill (an MLflow run nested under the benchmark's; without
@@ -277,10 +288,11 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
     passages = {p.passage_id: p for p in scorer.corpus.passages}
     qids = list(prepared["sets"])[: max(1, int(len(prepared["sets"]) * run.questions))]
     sets = [CandidateSet(q, tuple(prepared["sets"][q][: run.k or size.k])) for q in qids]
+    settings = {**FINAL, **domain_training_settings(domain)}
     if run.system == "hard_label":
-        examples, overrides = hard_label_examples(sets, queries, passages), {**FINAL, "objective": "gold"}
+        examples, overrides = hard_label_examples(sets, queries, passages), {**settings, "objective": "gold"}
     else:
-        examples, overrides = build_examples(sets, prepared["utilities"], queries, passages), dict(FINAL)
+        examples, overrides = build_examples(sets, prepared["utilities"], queries, passages), settings
     run_overrides = {k: v for k, v in run.overrides.items() if not (run.system == "hard_label" and k == "objective")}
     config = TrainConfig(**{**overrides, **run_overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
     model = load_student(args.student, device=args.device)

@@ -61,6 +61,7 @@ def _run_config(path: Path | None) -> dict:
 
 
 def materialize(domain: str, run_config: dict, select: list[str] | None = None) -> int:
+    from uae_assets.domain_config import merge_under
     from uae_assets.domains import get_domain
     from uae_assets.launch import launch_and_wait
     from uae_assets.recovery import close_stale_runs, host_tags, live_runs_of
@@ -68,8 +69,13 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
     from uae_assets.run_config import check_run_config, preflight
     from uae_assets.sync import apply_sync, plan_sync
 
+    target = get_domain(domain)
+    if target.run_config:  # the domain's own settings (domains.yaml), under the --config file's
+        print(f"domain {domain!r} settings from {target.run_config_source}: "
+              f"{json.dumps(merge_under({}, target)['ops'])}; --config values win", file=sys.stderr)
+    run_config = merge_under(run_config, target)
     check_run_config(run_config)
-    for warning in preflight(get_domain(domain), run_config):
+    for warning in preflight(target, run_config):
         print(f"warning: {warning}", file=sys.stderr)
     instance = _instance()
     for stale in close_stale_runs(instance, MLflowResource().client()):

@@ -2,13 +2,14 @@
 file or a folder), its format and a retrieval scope; a source dropped into the watched folder (`watch:` in
 domains.yaml, default data/domains_inbox/) as `NAME.json` or a folder `NAME/` is domain NAME too. Dagster
 partitions the whole asset chain by these names (dynamic partitions, registered by the domain sensor or
-`uae materialize`). Names become file paths and MLflow names, so they are checked here, before any work."""
+`uae materialize`). Names become file paths and MLflow names, so they are checked here, before any work.
+A configured domain may pin its own settings (`run_config:`, applied by uae_assets/domain_config.py)."""
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -45,6 +46,10 @@ class Domain:
     format: str = "auto"  # one of FORMATS; auto = detected from the source's layout
     url: str | None = None
     member: str | None = None
+    # The domain's own run config (`run_config:`, inline or a file): {"ops": {asset: {"config": {...}}}}, the
+    # settings its runs start from (uae_assets/domain_config.py), and where it was read, for error messages.
+    run_config: dict = field(default_factory=dict, hash=False)
+    run_config_source: str = ""
 
     def source_file(self) -> Path:
         """The domain's source, downloaded and cached first if it is missing and a URL is configured."""
@@ -75,9 +80,10 @@ def load_domains(path: Path | None = None) -> tuple[dict[str, Domain], str]:
         check_name(name, str(path))
         if not isinstance(spec, dict) or not spec.get("path"):
             raise DomainError(f"{where}: needs a `path` (a file or folder)")
-        unknown = set(spec) - {"path", "scope", "format", "url", "member"}
+        unknown = set(spec) - {"path", "scope", "format", "url", "member", "run_config"}
         if unknown:
-            raise DomainError(f"{where}: unknown field(s) {sorted(unknown)}; known: path, scope, format, url, member")
+            raise DomainError(f"{where}: unknown field(s) {sorted(unknown)}; "
+                              "known: path, scope, format, url, member, run_config")
         try:
             scope = normalize_scope(spec.get("scope", "corpus"))
         except ValueError as exc:
@@ -86,12 +92,53 @@ def load_domains(path: Path | None = None) -> tuple[dict[str, Domain], str]:
         if fmt not in FORMATS:
             raise DomainError(f"{where}, field 'format': {fmt!r} is not one of {list(FORMATS)}")
         file = Path(str(spec["path"]))
+        run_config, source = _run_config(spec.get("run_config"), path, where)
         out[name] = Domain(name, file if file.is_absolute() else (path.parent / file).resolve(), scope, fmt,
-                           spec.get("url"), spec.get("member"))
+                           spec.get("url"), spec.get("member"), run_config, source)
     default = raw.get("default") or next(iter(out))
     if default not in out:
         raise DomainError(f"{path}, field 'default': {default!r} is not among the domains {sorted(out)}")
     return out, default
+
+
+# The assets whose settings a domain may pin: the method's. utility_labels' shards and chunk size are about the
+# machine, and the teacher is a resource every domain shares (its version is observed once for all of them).
+DOMAIN_OPS = ("corpus", "candidate_sets", "uae_encoder", "eval_report")
+
+
+def _run_config(value: object, path: Path, where: str) -> tuple[dict, str]:
+    """A domain's `run_config:` (a mapping, or a run config file relative to the domains file) checked for
+    shape: {ops: {asset: {config: {...}}}} over DOMAIN_OPS. The values are checked where they are used."""
+    if value is None:
+        return {}, ""
+    source = where
+    if isinstance(value, str):
+        file = Path(value) if Path(value).is_absolute() else (path.parent / value).resolve()
+        source = f"{file} (run_config of {where})"
+        try:
+            value = yaml.safe_load(file.read_text()) or {}
+        except OSError as exc:
+            raise DomainError(f"{where}, field 'run_config': cannot read {file} ({exc.strerror or exc})") from None
+        except yaml.YAMLError as exc:
+            raise DomainError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(value, dict):
+        raise DomainError(f"{source}, field 'run_config': expected a mapping with `ops:` (or a file name), "
+                          f"got {type(value).__name__}")
+    if "resources" in value:
+        raise DomainError(f"{source}, run_config: `resources` cannot be set per domain (the teacher is shared by "
+                          "every domain); set it in the run's own config (uae materialize --config)")
+    if set(value) - {"ops"}:
+        raise DomainError(f"{source}, run_config: unknown field(s) {sorted(set(value) - {'ops'})}; known: ops")
+    ops = value.get("ops") or {}
+    if not isinstance(ops, dict):
+        raise DomainError(f"{source}, run_config field 'ops': expected a mapping of asset names")
+    for op, entry in ops.items():
+        if op not in DOMAIN_OPS:
+            raise DomainError(f"{source}, run_config ops.{op}: not a setting a domain can pin; "
+                              f"known: {', '.join(DOMAIN_OPS)}")
+        if not isinstance(entry, dict) or set(entry) - {"config"} or not isinstance(entry.get("config") or {}, dict):
+            raise DomainError(f"{source}, run_config ops.{op}: expected {{config: {{field: value, ...}}}}")
+    return {"ops": {op: {"config": dict(entry.get("config") or {})} for op, entry in ops.items()}}, source
 
 
 def _read(path: Path) -> dict:

@@ -2,17 +2,30 @@
 
 from pathlib import Path
 
-from dagster import AssetSelection, MetadataValue, OpExecutionContext, define_asset_job, in_process_executor, job, op
+from dagster import (
+    AssetSelection,
+    MetadataValue,
+    OpExecutionContext,
+    PartitionedConfig,
+    define_asset_job,
+    in_process_executor,
+    job,
+    op,
+)
 from pydantic import Field
 
 from uae_assets.assets.common import domain_partitions
 from uae_assets.config import config_from_dataclass, to_dataclass
+from uae_assets.domain_config import partition_run_config
 from uae_assets.resources import MLflowResource, Storage
 from uae_core.evaluation.compare import EvalConfig, evaluate_encoder
 from uae_core.evaluation.report import to_markdown
 
 uae_pipeline = define_asset_job("uae_pipeline", selection=AssetSelection.all() - AssetSelection.keys(
     "domain_file", "teacher_model"), partitions_def=domain_partitions,
+    # A domain's run starts from its own settings (`run_config:` in domains.yaml): the launchpad shows them
+    # and the re-distill schedule's runs carry them.
+    config=PartitionedConfig(domain_partitions, run_config_for_partition_key_fn=partition_run_config),
     description="Materialize the whole UAE chain for one domain.")
 
 EvaluateEncoderConfig = config_from_dataclass(

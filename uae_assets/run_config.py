@@ -41,19 +41,30 @@ def check_run_config(run_config: dict, job_name: str = "uae_pipeline") -> None:
         validate_run_config(defs.resolve_job_def(job_name), run_config)
     except DagsterInvalidConfigError as exc:
         raise RunConfigError("; ".join(e.message for e in exc.errors) or str(exc)) from None
-    for op, (config_class, target) in _config_classes().items():
-        values = ((run_config.get("ops") or {}).get(op) or {}).get("config") or {}
-        try:
-            config = config_class(**values)
-            if target is not None:
-                to_dataclass(config, target)
-        except ValueError as exc:
-            raise RunConfigError(f"ops.{op}.config: {_first_line(exc)}") from None
+    for op in _config_classes():
+        problem = config_problem(op, ((run_config.get("ops") or {}).get(op) or {}).get("config") or {})
+        if problem:
+            raise RunConfigError(f"ops.{op}.config: {problem}")
     teacher = ((run_config.get("resources") or {}).get("teacher") or {}).get("config") or {}
     try:
         TeacherResource(**teacher).teacher_config()
     except ValueError as exc:
         raise RunConfigError(f"resources.teacher.config: {_first_line(exc)}") from None
+
+
+def config_problem(op: str, values: dict) -> str | None:
+    """Why `values` would fail asset `op`'s config (unknown field, wrong type, out of range), or None."""
+    config_class, target = _config_classes()[op]
+    unknown = sorted(set(values) - set(config_class.model_fields))
+    if unknown:
+        return f"unknown field(s) {unknown}; known: {', '.join(config_class.model_fields)}"
+    try:
+        config = config_class(**values)
+        if target is not None:
+            to_dataclass(config, target)
+    except (TypeError, ValueError) as exc:
+        return _first_line(exc)
+    return None
 
 
 def _first_line(exc: Exception) -> str:

@@ -19,6 +19,16 @@ def test_shipped_run_config_passes_the_materialize_checks(path: Path):
     check_run_config(yaml.safe_load(path.read_text()))
 
 
+def test_shipped_domain_settings_pass_the_same_checks():
+    from uae_assets.domain_config import domain_settings
+    from uae_assets.domains import load_domains
+
+    domains, _ = load_domains(REPO / "domains.yaml")
+    for domain in domains.values():
+        settings = domain_settings(domain)  # raises DomainError naming the field
+        assert set(settings) <= {"ops"}
+
+
 def test_tuned_config_is_the_benchmarks_finals():
     import sys
 

@@ -5,7 +5,7 @@ import time
 from dagster import AssetExecutionContext, Output, asset
 
 from uae_assets import checks
-from uae_assets.assets.common import domain_of, domain_partitions, eager
+from uae_assets.assets.common import domain_of, domain_partitions, eager, with_domain_settings
 from uae_assets.config import config_from_dataclass, to_dataclass
 from uae_assets.resources import Storage, StudentResource
 from uae_core.data import Passage, Query
@@ -21,6 +21,7 @@ def candidate_sets(context: AssetExecutionContext, config: CandidateSetsConfig, 
     """Top-K passages per train question from BM25 and the base encoder, merged, inside the scope.
     Sticky: a question whose text and candidate passages are unchanged keeps its previous set."""
     started = time.perf_counter()
+    config, settings = with_domain_settings(context, config, "candidate_sets")
     cfg = to_dataclass(config, CandidateConfig)
     scope = cfg.scope or domain_of(context).scope
     result = build_sticky(passages, queries, cfg, scope, student.load(),
@@ -31,5 +32,6 @@ def candidate_sets(context: AssetExecutionContext, config: CandidateSetsConfig, 
     yield Output(result.sets, metadata={
         "dagster/row_count": len(result.sets), "k": cfg.k, "scope": scope, "sources": ",".join(cfg.sources),
         "pairs": sum(len(s.passage_ids) for s in result.sets), "sets_kept": result.kept, "sets_new": result.new,
-        "gold_in_candidates": round(result.gold_recall, 4), "seconds": round(time.perf_counter() - started, 2)})
+        "gold_in_candidates": round(result.gold_recall, 4), "seconds": round(time.perf_counter() - started, 2),
+        **settings})
     yield checks.candidates_check(result.gold_recall)

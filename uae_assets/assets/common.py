@@ -7,8 +7,9 @@ import os
 import time
 from collections.abc import Callable
 
-from dagster import AssetExecutionContext, AutomationCondition, DynamicPartitionsDefinition
+from dagster import AssetExecutionContext, AutomationCondition, Config, DynamicPartitionsDefinition, MetadataValue
 
+from uae_assets.domain_config import apply_domain_settings
 from uae_assets.domains import Domain, get_domain
 from uae_assets.resources import MLflowResource, Storage
 from uae_core.retrieval.encoder import load_student
@@ -24,6 +25,17 @@ eager = AutomationCondition.eager()
 
 def domain_of(context: AssetExecutionContext) -> Domain:
     return get_domain(context.partition_key)
+
+
+def with_domain_settings(context: AssetExecutionContext, config: Config, op: str) -> tuple[Config, dict]:
+    """(the asset's config with its domain's settings in the fields this run left unset, metadata naming
+    the domain's settings in effect). See uae_assets/domain_config.py."""
+    domain = domain_of(context)
+    config, in_effect = apply_domain_settings(config, op, domain, context.run_config)
+    if not in_effect:
+        return config, {}
+    context.log.info(f"{op}: the domain's settings ({domain.run_config_source}): {in_effect}")
+    return config, {"domain_settings": MetadataValue.json(in_effect)}
 
 
 def progress_logger(context: AssetExecutionContext, what: str, every_seconds: float | None = None

@@ -5,7 +5,7 @@ from collections import Counter
 from dagster import AssetExecutionContext, AssetOut, DataVersion, MetadataValue, Output, asset, multi_asset
 
 from uae_assets import checks
-from uae_assets.assets.common import domain_of, domain_partitions, eager
+from uae_assets.assets.common import domain_of, domain_partitions, eager, with_domain_settings
 from uae_assets.assets.sources import domain_file
 from uae_assets.config import config_from_dataclass, to_dataclass
 from uae_core.data import LoadOptions, SourceFile, describe_source, load_corpus
@@ -33,6 +33,7 @@ LoadConfig = config_from_dataclass("LoadConfig", LoadOptions)
                         description="Questions with reference answers, gold evidence passage ids and a "
                                     "train/dev/test split by document.")})
 def corpus(context: AssetExecutionContext, config: LoadConfig, raw_corpus: SourceFile):
+    config, settings = with_domain_settings(context, config, "corpus")
     loaded = load_corpus(raw_corpus.path, raw_corpus.format, to_dataclass(config, LoadOptions))
     report = loaded.report.as_dict()
     for reason, n in loaded.report.skipped.items():
@@ -43,6 +44,6 @@ def corpus(context: AssetExecutionContext, config: LoadConfig, raw_corpus: Sourc
                            **{k: v for k, v in report.items() if k.startswith("skipped")}})
     yield Output(loaded.queries, "queries",
                  metadata={"dagster/row_count": len(loaded.queries), **report,
-                           **{f"{s}_queries": n for s, n in sorted(splits.items())}})
+                           **{f"{s}_queries": n for s, n in sorted(splits.items())}, **settings})
     yield checks.passages_check(loaded.passages)
     yield checks.queries_check(loaded.queries)

@@ -4,7 +4,7 @@ import time
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
-from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered
+from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered, with_domain_settings
 from uae_assets.config import config_from_dataclass, to_dataclass
 from uae_assets.resources import MLflowResource, Storage, StudentResource, TeacherResource
 from uae_core.data import Passage, Query
@@ -28,6 +28,7 @@ def eval_report(context: AssetExecutionContext, config: EvalReportConfig, uae_en
     """Metrics for every system on the same held-out questions and passages; JSON + Markdown."""
     started = time.perf_counter()
     domain = domain_of(context)
+    config, settings = with_domain_settings(context, config, "eval_report")
     cfg = to_dataclass(config, EvalConfig)
     scope = cfg.scope or domain.scope
     try:
@@ -55,4 +56,4 @@ def eval_report(context: AssetExecutionContext, config: EvalReportConfig, uae_en
         "metrics": MetadataValue.md(to_markdown(report, f"{domain.name}: {cfg.split}")),
         "queries": report["n_queries"], "seconds": report["seconds"],
         **{f"{system}_{m}": round(report["systems"][system][m], 4)
-           for system in ("uae", "hybrid", "base", "bm25") for m in ("success@1", "map")}})
+           for system in ("uae", "hybrid", "base", "bm25") for m in ("success@1", "map")}, **settings})

@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from pydantic import Field
 
 from uae_assets import checks
-from uae_assets.assets.common import domain_of, domain_partitions, eager, progress_logger
+from uae_assets.assets.common import domain_of, domain_partitions, eager, progress_logger, with_domain_settings
 from uae_assets.config import config_from_dataclass, to_dataclass
 from uae_assets.resources import MLflowResource, Storage, StudentResource
 from uae_core.data import Passage, Query, SourceFile
@@ -32,6 +32,7 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
     `champion` only if it beats it on dev. A registered version trained on the same examples, config, base
     model and code is reused (nothing retrained)."""
     domain = domain_of(context)
+    config, settings = with_domain_settings(context, config, "uae_encoder")
     train_config = to_dataclass(config, TrainConfig)
     examples = build_examples(candidate_sets, utility_labels.utilities, {q.query_id: q for q in queries},
                               {p.passage_id: p for p in passages})
@@ -57,7 +58,7 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
                 "mlflow_model": MetadataValue.url(mlflow_store.version_link(model_name(domain.name), encoder.version)),
                 "training_key": result.training_key, "train_queries": len(examples), "champion": is_champion,
                 "merge_share": run.data.metrics.get("merge_share", 0.0),
-                **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}}
+                **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}, **settings}
     if result.train is not None:
         metadata.update({"steps": result.train.steps, "train_seconds": round(result.train.seconds, 1),
                          "final_epoch_loss": round(result.train.epoch_losses[-1], 5),
