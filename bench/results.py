@@ -265,12 +265,13 @@ def _bench_run(args, size: Size, experiment: str):
 def domain_training_settings(name: str) -> dict:
     """The training settings the domain pins (`run_config:` in domains.yaml, ops.uae_encoder), which its
     pipeline runs use: they replace FINAL's for that domain's trainings, so the page measures what users run.
-    Its candidate_sets settings do not apply: the size fixes K and the label budget."""
-    from uae_assets.domain_config import op_settings
+    Its candidate_sets settings do not apply: the size fixes K and the label budget. Read without Dagster (the
+    GPU box has none); TrainConfig checks the values."""
     from uae_core.training.trainer import TrainConfig
 
+    pinned = ((get_domain(name).run_config.get("ops") or {}).get("uae_encoder") or {}).get("config") or {}
     known = {f.name for f in fields(TrainConfig)}
-    return {k: v for k, v in op_settings(get_domain(name), "uae_encoder").items() if k in known}
+    return {k: v for k, v in pinned.items() if k in known}
 
 
 def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_shot: list[Scorer],
@@ -371,7 +372,8 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
                         **{s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}},
             "fusion_questions": {"base": base.get("fusion_questions"),
                                  **{s: rs[0]["scores"][domain].get("fusion_questions") for s, rs in finals.items()}},
-            "merge_shares": {s: [r["merge"]["share"] for r in rs] for s, rs in finals.items() if "merge" in rs[0]}}
+            "merge_shares": {s: [r["merge"]["share"] for r in rs] for s, rs in finals.items() if "merge" in rs[0]},
+            "domain_settings": domain_training_settings(domain)}
     if size.answer_queries:  # --answer-queries 0 skips LLM re-ranking and Token F1 (hours on a CPU at full size)
         results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))
     _write_json(args.workdir / "results.json", results)

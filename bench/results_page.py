@@ -81,7 +81,10 @@ def targets(results: dict) -> list[str]:
 
 def domain_section(name: str, d: dict) -> list[str]:
     systems = d["systems"]
+    pinned = d.get("domain_settings")
     lines = [f"## {name}: test split ({d['n_test']} questions)", "",
+             *(["This domain's own training settings (`run_config:` in domains.yaml) replace the finals' here: "
+                + ", ".join(f"{k} = {v}" for k, v in pinned.items()) + ".", ""] if pinned else []),
              "Trained systems: mean over seeds ± the population sd of the seeds' means. `annotations`: trained on "
              "gold evidence (users of UAE need none).", "",
              "| system | annotations | " + " | ".join(SHOWN) + " |", "|---|---|" + "---|" * len(SHOWN)]

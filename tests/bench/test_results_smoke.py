@@ -14,7 +14,8 @@ def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_d
         (tmp_path / f"{name}.json").write_text(json.dumps(synthetic_qasper(40, start=start)))
     (tmp_path / "domains.yaml").write_text(
         f"default: alpha\ndomains:\n  alpha:\n    path: {tmp_path / 'alpha.json'}\n"
-        f"  beta:\n    path: {tmp_path / 'beta.json'}\n")
+        f"  beta:\n    path: {tmp_path / 'beta.json'}\n"
+        "    run_config: {ops: {uae_encoder: {config: {lam: 0.6, promotion_metric: map}}}}\n")  # beta's own
     env = {**os.environ, "UAE_DOMAINS": str(tmp_path / "domains.yaml"), "UAE_DATA_DIR": str(tmp_path / "data"),
            "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "bench/results.py", "--size", "smoke", "--student", str(tiny_student_dir),
@@ -48,6 +49,15 @@ def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_d
         assert client.get_run(record["mlflow_run_id"]).data.metrics["merge_share"] == record["merge"]["share"]
         assert results["domains"][domain]["merge_shares"]["uae"] == [record["merge"]["share"]]
     assert "merge share toward the base (chosen on dev" in page
+    # beta trains with its own pinned settings (as its pipeline runs would), alpha with the finals'.
+    train = tmp_path / "data/results/smoke/train"
+    lams = {(d, s): json.loads((train / d / f"{s}_seed-0.json").read_text())["config"]["lam"]
+            for d in ("alpha", "beta") for s in ("uae", "hard_label")}
+    assert lams == {("alpha", "uae"): 0.75, ("alpha", "hard_label"): 0.75, ("beta", "uae"): 0.6,
+                    ("beta", "hard_label"): 0.6}
+    assert results["domains"]["beta"]["domain_settings"] == {"lam": 0.6}
+    assert not results["domains"]["alpha"]["domain_settings"]
+    assert "own training settings (`run_config:` in domains.yaml) replace the finals' here: lam = 0.6" in page
 
 
 BLOCK_DAGSTER_AND_MLFLOW = '''import sys
@@ -71,7 +81,8 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     """The GPU path (bench/device_results.sh): prepare and train where neither Dagster nor MLflow is installed,
     then the report and page here; the finals carry the dev sweep's chosen settings."""
     (tmp_path / "alpha.json").write_text(json.dumps(synthetic_qasper(40)))
-    (tmp_path / "domains.yaml").write_text(f"default: alpha\ndomains:\n  alpha:\n    path: {tmp_path / 'alpha.json'}\n")
+    (tmp_path / "domains.yaml").write_text(f"default: alpha\ndomains:\n  alpha:\n    path: {tmp_path / 'alpha.json'}\n"
+                                           "    run_config: {ops: {uae_encoder: {config: {tau_s: 0.07}}}}\n")
     (tmp_path / "block").mkdir()
     (tmp_path / "block" / "sitecustomize.py").write_text(BLOCK_DAGSTER_AND_MLFLOW)
     env = {**os.environ, "UAE_DOMAINS": str(tmp_path / "domains.yaml"), "UAE_DATA_DIR": str(tmp_path / "data"),
@@ -88,6 +99,7 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     record = json.loads((workdir / "train" / "alpha" / "uae_seed-0.json").read_text())
     assert record["mlflow_run_id"] is None and record["device"] == "cpu"
     assert record["run"]["overrides"] == chosen["overrides"] and record["run"]["k"] == chosen["k"]
+    assert record["config"]["tau_s"] == 0.07  # the domain's own setting, read without Dagster
     # Without MLflow the same training step: the merge share best on dev (ties keep the first) is kept ...
     scores = {float(k): v for k, v in record["merge"]["dev_scores"].items()}
     assert list(scores) == [0.0, 0.5] and all(v is not None for v in scores.values())
