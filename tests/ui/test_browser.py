@@ -48,6 +48,9 @@ class UI:
 def ui(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):
     root = tmp_path_factory.mktemp("ui")
     world = make_world(root / "world", tiny_student_dir, tiny_teacher_dir)
+    # The domain pins a training setting of its own (domains.yaml `run_config:`): the run must show it.
+    world.write("domains.yaml", (root / "world" / "domains.yaml").read_text()
+                + "    run_config: {ops: {uae_encoder: {config: {lam: 0.6}}}}\n")
     mlflow_port, dagster_port = free_port(), free_port()
     # The asset metadata's MLflow links point at the MLflow UI this test starts.
     world.overrides["UAE_MLFLOW_UI_URL"] = f"http://127.0.0.1:{mlflow_port}"
@@ -134,7 +137,8 @@ def test_job_runs_tab_lists_the_cli_run(ui, page):
 
 
 def test_run_page_shows_its_run_config(ui, page):
-    """The run's page: status, job, partition; "View tags and config" shows the run config YAML."""
+    """The run's page: status, job, partition; "View tags and config" shows the run config YAML, with the
+    domain's own setting (lam, from domains.yaml) beside the --config file's."""
     from playwright.sync_api import expect
 
     page.goto(f"{ui.dagster.url}/runs/{ui.run_id}")
@@ -146,7 +150,7 @@ def test_run_page_shows_its_run_config(ui, page):
     expect(dialog).to_contain_text("Run configuration")
     ui.shots(page, "ui_dagster_run_config")
     for text in ("partition: good", "uae/trigger: uae materialize", "candidate_sets:", "k: 3", "uae_encoder:",
-                 "epochs: 1", "block_if_worse: false", "teacher:", "student:"):
+                 "epochs: 1", "block_if_worse: false", "lam: 0.6", "teacher:", "student:"):
         expect(dialog).to_contain_text(text)
 
 
