@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -375,7 +376,7 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
             "merge_shares": {s: [r["merge"]["share"] for r in rs] for s, rs in finals.items() if "merge" in rs[0]},
             "domain_settings": domain_training_settings(domain)}
     if size.answer_queries:  # --answer-queries 0 skips LLM re-ranking and Token F1 (hours on a CPU at full size)
-        results["answers"] = _cached(args.workdir / "answers.json", lambda: answers_stage(args, size, domains))
+        results["answers"] = {d: cached_answers(args, size, d) for d in domains}
     _write_json(args.workdir / "results.json", results)
     return results
 
@@ -385,6 +386,19 @@ def _seed_mean(scores: list[dict]) -> dict:
     per_query = {m: np.mean([s["per_query"][m] for s in scores], axis=0).tolist() for m in METRICS}
     return {"per_query": per_query, "mean": {m: float(np.mean(v)) for m, v in per_query.items()},
             "seeds": [s["mean"] for s in scores], "query_ids": scores[0]["query_ids"]}
+
+
+def cached_answers(args, size: Size, domain: str) -> dict:
+    """One domain's answers_stage, kept in answers/<domain>.json until its seed-0 UAE record changes (the
+    answers read that model's rankings): retraining one domain recomputes that domain's answers only."""
+    seed0 = args.workdir / "train" / domain / "uae_seed-0.json"
+    key = hashlib.sha256(seed0.read_bytes()).hexdigest()[:16] if seed0.is_file() else None
+    path = args.workdir / "answers" / f"{domain}.json"
+    cached = json.loads(path.read_text()) if path.is_file() else {}
+    if not cached or cached.get("uae_record") != key:
+        cached = {**answers_stage(args, size, [domain])[domain], "uae_record": key}
+        _write_json(path, cached)
+    return cached
 
 
 def answers_stage(args, size: Size, domains: list[str]) -> dict:

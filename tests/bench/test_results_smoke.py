@@ -31,6 +31,8 @@ def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_d
         assert domain["labels"]["labeling"]["pairs_total"] > 0
     assert "uae_from_alpha" in results["domains"]["beta"]["systems"]  # the first domain's model, zero-shot
     assert set(results["answers"]["alpha"]["systems"]) >= {"bm25", "base", "llm_rerank", "uae"}
+    kept = json.loads((tmp_path / "data/results/smoke/answers/alpha.json").read_text())  # per domain, with the
+    assert kept["uae_record"] and kept["systems"] == results["answers"]["alpha"]["systems"]  # model it read
     page = (tmp_path / "docs" / "results.md").read_text()
     assert "## Targets" in page and "## alpha: test split" in page
     assert (tmp_path / "docs" / "results_gains.png").is_file()
