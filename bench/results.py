@@ -270,9 +270,8 @@ def domain_training_settings(name: str) -> dict:
     GPU box has none); TrainConfig checks the values."""
     from uae_core.training.trainer import TrainConfig
 
-    pinned = ((get_domain(name).run_config.get("ops") or {}).get("uae_encoder") or {}).get("config") or {}
     known = {f.name for f in fields(TrainConfig)}
-    return {k: v for k, v in pinned.items() if k in known}
+    return {k: v for k, v in get_domain(name).pinned("uae_encoder").items() if k in known}
 
 
 def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_shot: list[Scorer],

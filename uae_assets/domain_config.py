@@ -30,17 +30,14 @@ def domain_settings(domain: Domain) -> dict:
     return domain.run_config
 
 
-def op_settings(domain: Domain, op: str) -> dict:
-    """The fields the domain pins for one asset ({} if none)."""
-    return dict(((domain_settings(domain).get("ops") or {}).get(op) or {}).get("config") or {})
-
-
 def merge_under(run_config: dict, domain: Domain) -> dict:
-    """`run_config` with the domain's settings filling the fields it does not set."""
-    ops = {op: {**entry, "config": {**op_settings(domain, op), **(entry.get("config") or {})}}
+    """`run_config` with the domain's settings filling the fields it does not set: the one precedence rule
+    (uae materialize merges the --config file this way, each asset its run's config)."""
+    pinned = domain_settings(domain).get("ops") or {}
+    ops = {op: {**entry, "config": {**domain.pinned(op), **(entry.get("config") or {})}}
            for op, entry in (run_config.get("ops") or {}).items()}
-    for op, entry in (domain_settings(domain).get("ops") or {}).items():
-        ops.setdefault(op, {"config": dict(entry["config"])})
+    for op in pinned:
+        ops.setdefault(op, {"config": domain.pinned(op)})
     return {**run_config, "ops": ops} if ops else dict(run_config)
 
 
@@ -56,10 +53,9 @@ def partition_run_config(partition_key: str) -> dict:
 def apply_domain_settings(config: Config, op: str, domain: Domain, run_config: dict) -> tuple[Config, dict]:
     """(the asset's config with the domain's settings in the fields its run left unset, the domain's
     settings in effect). A run launched through the job already carries them: nothing left to fill."""
-    pinned = op_settings(domain, op)
-    explicit = ((run_config.get("ops") or {}).get(op) or {}).get("config") or {}
-    fill = {k: v for k, v in pinned.items() if k not in explicit}
-    if fill:
-        config = type(config)(**{**config.model_dump(), **fill})
+    pinned = domain.pinned(op)
+    if not pinned:
+        return config, {}
+    config = type(config)(**{**config.model_dump(), **merge_under(run_config, domain)["ops"][op]["config"]})
     values = config.model_dump()
     return config, {k: v for k, v in pinned.items() if values.get(k) == v}

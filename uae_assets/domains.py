@@ -51,6 +51,10 @@ class Domain:
     run_config: dict = field(default_factory=dict, hash=False)
     run_config_source: str = ""
 
+    def pinned(self, op: str) -> dict:
+        """The fields this domain pins for one asset ({} if none), as written (domain_config checks them)."""
+        return dict(((self.run_config.get("ops") or {}).get(op) or {}).get("config") or {})
+
     def source_file(self) -> Path:
         """The domain's source, downloaded and cached first if it is missing and a URL is configured."""
         if self.path.exists():
