@@ -89,7 +89,8 @@ def sweep_runs(size: Size) -> list[Run]:
     runs = [Run("sweep/default", "uae", phase="sweep")]
     if not size.sweep:
         return runs
-    knobs = {"learning_rate": (3e-5, 1e-4), "epochs": (2, 4), "tau_t": (0.1, 1.0), "objective": ("kl", "umi")}
+    knobs = {"learning_rate": (3e-5, 1e-4), "epochs": (2, 4), "tau_t": (0.1, 1.0), "objective": ("kl", "umi"),
+             "decisive_fraction": (0.5,)}
     runs += [Run(f"sweep/{key}={v}", "uae", overrides={key: v}, phase="sweep") for key, vs in knobs.items() for v in vs]
     # The label budget: the same pairs as K = k/2 over every question, spent as K = k over half of them.
     runs += [Run(f"sweep/k={size.k // 2}", "uae", k=size.k // 2, phase="sweep"),

@@ -60,7 +60,8 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
                 "merge_share": run.data.metrics.get("merge_share", 0.0),
                 **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}, **settings}
     if result.train is not None:
-        metadata.update({"steps": result.train.steps, "train_seconds": round(result.train.seconds, 1),
+        metadata.update({"trained_queries": result.train.examples, "steps": result.train.steps,
+                         "train_seconds": round(result.train.seconds, 1),
                          "final_epoch_loss": round(result.train.epoch_losses[-1], 5),
                          "promotion": result.decision.describe()})
     if result.merge is not None and len(result.merge.scores) > 1:

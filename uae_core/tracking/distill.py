@@ -34,7 +34,7 @@ from uae_core.tracking.registry import (
 from uae_core.tracking.runs import experiment_id, experiment_name, git_commit, log_dataset
 from uae_core.training.examples import TrainExample, training_key
 from uae_core.training.merge import MergeChoice, train_and_merge
-from uae_core.training.trainer import TrainConfig, TrainResult
+from uae_core.training.trainer import TrainConfig, TrainResult, examples_trained_on
 
 CODE_VERSION = "1"  # bump when training or registration changes what a training_key stands for
 
@@ -87,10 +87,11 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
     exp = experiment_id(tracking.experiment or experiment_name(tracking.domain), tracking.artifact_root)
     if tracking.parent_run_id:
         tags["mlflow.parentRunId"] = tracking.parent_run_id  # nested under it (also when it is not active here)
-    total_steps = config.epochs * -(-len(examples) // config.batch_queries)
+    trained_on = len(examples_trained_on(examples, config))
+    total_steps = config.epochs * -(-trained_on // config.batch_queries)
     with mlflow.start_run(experiment_id=exp, run_name=f"{tracking.domain}-{config.objective}", tags=tags,
                           nested=tracking.parent_run_id is not None) as run:
-        mlflow.log_params({**asdict(config), "train_queries": len(examples),
+        mlflow.log_params({**asdict(config), "train_queries": len(examples), "trained_queries": trained_on,
                            "candidates_k": max((len(ex.passage_ids) for ex in examples), default=0)})
         if tracking.dataset is not None:
             log_dataset(tracking.domain, *tracking.dataset)

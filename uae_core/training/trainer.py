@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from uae_core.checks import require, require_choice
 from uae_core.retrieval.encoder import embed_with_grad
-from uae_core.training.examples import TrainExample
+from uae_core.training.examples import TrainExample, most_decisive
 from uae_core.training.losses import gold_infonce_loss, kl_distillation_loss, utility_infonce_loss
 
 Objective = Literal["uae", "kl", "umi", "gold"]
@@ -51,6 +51,9 @@ class TrainConfig:
         gradient_checkpointing: trade compute for memory (~3x less activation memory).
         embed_chunk_size: texts per forward pass, length-sorted (less padding: bench/train_step.py).
         seed: shuffling and initialisation seed.
+        decisive_fraction: train on this share of the labeled questions, those whose teacher prefers one
+            candidate most clearly (best minus second-best utility: training.examples.most_decisive); the rest
+            are questions where the teacher found nothing useful. 1 keeps all. Not applied to `gold`.
         merge_shares: after training, shares of the way back to the base weights to try (weight-space
             ensembling, WiSE-FT; uae_core.training.merge): the one with the best dev score is kept (the first
             when there is no dev split). 0 is the plain student. The best share depends on the domain: qasper
@@ -73,6 +76,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     embed_chunk_size: int = 8
     seed: int = 0
+    decisive_fraction: float = 1.0
     merge_shares: tuple[float, ...] = (0.0, 0.5)
 
     def __post_init__(self) -> None:
@@ -88,6 +92,8 @@ class TrainConfig:
         require(0 <= self.lam <= 1, me, "lam", f"must be in [0, 1], got {self.lam}")
         require(self.max_seq_length >= 8, me, "max_seq_length", f"must be at least 8, got {self.max_seq_length}")
         require(self.embed_chunk_size >= 1, me, "embed_chunk_size", f"must be at least 1, got {self.embed_chunk_size}")
+        require(0 < self.decisive_fraction <= 1, me, "decisive_fraction",
+                f"must be in (0, 1], got {self.decisive_fraction}")
         object.__setattr__(self, "merge_shares", tuple(float(s) for s in self.merge_shares))  # a list from config
         require(len(self.merge_shares) >= 1, me, "merge_shares", "needs at least one share (0: the plain student)")
         require(all(0 <= s < 1 for s in self.merge_shares), me, "merge_shares",
@@ -99,6 +105,7 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     steps: int = 0
+    examples: int = 0  # questions trained on (after decisive_fraction)
     seconds: float = 0.0
     epoch_losses: list[float] = field(default_factory=list)
 
@@ -144,6 +151,12 @@ def batch_loss(model: SentenceTransformer, batch: Sequence[TrainExample], config
     raise ValueError(f"objective must be one of {OBJECTIVES}, got {config.objective!r}")
 
 
+def examples_trained_on(examples: Sequence[TrainExample], config: TrainConfig) -> list[TrainExample]:
+    """The examples a training uses: the `decisive_fraction` most decisive (every one for `gold`, whose
+    examples carry no utilities)."""
+    return list(examples) if config.objective == "gold" else most_decisive(examples, config.decisive_fraction)
+
+
 def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], config: TrainConfig,
                   on_step: StepCallback | None = None, show_progress: bool = True) -> TrainResult:
     """AdamW with linear warm-up and decay; `on_step(step, {"loss", "lr", "epoch"})` after each step.
@@ -151,6 +164,7 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
     choosing a share needs the dev split."""
     if not examples:
         raise ValueError("no training examples: label some candidate sets first")
+    examples = examples_trained_on(examples, config)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     model.max_seq_length = config.max_seq_length
@@ -165,7 +179,7 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
         optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
     order = list(range(len(examples)))
     rng = random.Random(config.seed)
-    result = TrainResult()
+    result = TrainResult(examples=len(examples))
     started = time.perf_counter()
     bar = tqdm(total=total, desc=f"train ({config.objective})", unit="step", disable=not show_progress)
     for epoch in range(config.epochs):
