@@ -1,6 +1,7 @@
 """The benchmark's plumbing end to end at its smoke size, on two synthetic domains with tiny random models:
 every stage runs, every system lands in results.json with gains and intervals, and the page renders."""
 
+import itertools
 import json
 import os
 import subprocess
@@ -124,3 +125,19 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     page = (tmp_path / "docs" / "results.md").read_text()
     assert "the sweep's centre (`--no-sweep`: no sweep this run)" in page and "learning_rate = 1e-05" in page
     assert "train questions of documents no trained question came from" in page  # 16 of 40 documents' questions
+    # bench/decisive_questions.py on the same labels: its trainings are train_one's with decisive_fraction.
+    decisive = [sys.executable, "bench/decisive_questions.py", "--domains", "alpha", "--results", str(workdir),
+                "--student", str(tiny_student_dir)]
+    for stage in (["analyse"], ["train", "--fractions", "0.5"], ["doc", "--out", str(tmp_path / "decisive.md")]):
+        proc = subprocess.run([*decisive, "--stage", *stage], cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=1200)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+    trained = tmp_path / "data/results/decisive/train/alpha"
+    half = json.loads((trained / "uae_decisive_fraction-0.5_seed-0.json").read_text())
+    assert half["config"]["decisive_fraction"] == 0.5 and half["config"]["tau_s"] == 0.07  # the domain's own
+    analysis = json.loads((tmp_path / "data/results/decisive/analysis.json").read_text())["alpha"]["quartiles"]
+    assert sum(q["questions"] for q in analysis) == half["examples"] == record["examples"]
+    assert all(q["gap_min"] >= q2["gap_max"] for q, q2 in itertools.pairwise(analysis))  # most decisive first
+    doc = (tmp_path / "decisive.md").read_text()
+    assert f"| UAE, fraction 0.5 | 0 | {round(half['examples'] / 2)} |" in doc
+    assert "| UAE, fraction 1 (every question) | 0 |" in doc
