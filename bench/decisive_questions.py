@@ -101,7 +101,8 @@ def doc_stage(args) -> None:
     lines = ["# Training on the questions where the teacher is decisive", "",
              f"Made by `bench/decisive_questions.py` ({datetime.now(timezone.utc):%Y-%m-%d}, "
              f"{os.cpu_count()} cores, {platform.machine()}) on the labels of `bench/results.py --size quick` "
-             f"(`{args.results}`).", "",
+             f"(`{_shown(args.results)}`). What it means for the defaults: README, Results (\"Training only where the "
+             "teacher is decisive\").", "",
              "## The labels: a level teacher is a teacher that found nothing", "",
              "Train questions in quartiles of teacher decisiveness (best minus second-best utility over the "
              "question's candidates; quartile 1 the most decisive). Gold evidence is read only to judge the labels.",
@@ -146,6 +147,10 @@ def doc_stage(args) -> None:
         lines.append("")
     args.out.write_text("\n".join(lines))
     print(f"[doc] {args.out}")
+
+
+def _shown(path: Path) -> str:
+    return str(path.resolve().relative_to(REPO)) if path.resolve().is_relative_to(REPO) else str(path)
 
 
 def _trained_on(record: dict) -> int:
