@@ -43,8 +43,8 @@ def build_examples(candidate_sets: Sequence[CandidateSet], utilities: dict[str, 
 def teacher_decisiveness(example: TrainExample) -> float:
     """How clearly the teacher prefers one candidate: best utility minus the runner-up's. On qasper's K = 8
     labels the quarter of questions with the largest gap have gold evidence as the teacher's top candidate
-    83 % of the time, the lower half 5 % (docs/decisive_questions.md): a small gap is a teacher that found
-    nothing useful, not a graded preference."""
+    83 % of the time, the lower half 5 % (docs/decisive_questions.md): a small gap mostly means that no
+    candidate helped, not a graded preference."""
     top = sorted(example.utilities, reverse=True)
     return top[0] - top[1] if len(top) > 1 else 0.0
 
