@@ -105,6 +105,7 @@ def test_distill_registers_the_dev_chosen_merge_and_logs_every_share(tmp_path, t
     assert result.dev_metrics == merge.dev_metrics and dev_score(merge.dev_metrics) == merge.scores[merge.share]
     run = client.get_run(result.run_id)
     assert run.data.metrics["merge_share"] == merge.share
+    assert run.data.params["trained_queries"] == run.data.params["train_queries"] == str(len(_examples()))
     assert run.data.metrics["dev_map"] == pytest.approx(merge.dev_metrics["map"])
     history = {m.step: m.value for m in client.get_metric_history(result.run_id, "merge_dev_score")}
     assert history == pytest.approx({0: merge.scores[0.0], 50: merge.scores[0.5], 90: merge.scores[0.9]})
