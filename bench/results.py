@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO))
 from uae_assets.domains import data_dir, get_domain, load_domains  # noqa: E402
 from uae_core.data import Corpus, Query, fixed_subset, load_corpus  # noqa: E402
 from uae_core.evaluation.metrics import METRICS  # noqa: E402
+from uae_core.labeling.candidates import CandidateConfig  # noqa: E402
 from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 
 
@@ -126,6 +127,7 @@ def prepare(args, size: Size, name: str) -> dict:
     """Candidate sets (the pipeline's builder, BM25 + the base encoder) and teacher labels (the pipeline's
     labeler and label store) for the domain's train questions."""
     from uae_core.labeling.candidates import (
+        CandidateSet,
         build_candidate_sets,
         gold_recall,
         select_train_queries,
@@ -141,20 +143,39 @@ def prepare(args, size: Size, name: str) -> dict:
     base = load_student(args.student, device=args.device)
     embeddings = {"dense": (cached_encode(base, [p.text for p in corpus.passages], args.cache, show_progress=True),
                             encode(base, [q.question for q in train]))}
-    sets = build_candidate_sets(corpus.passages, train, size.k, domain.scope, embeddings, ("bm25", "dense"))
+    sets = build_candidate_sets(corpus.passages, train, size.k, domain.scope, embeddings, args.sources)
     teacher = load_teacher(TeacherConfig(model=args.teacher, batch_size=args.teacher_batch),
                            cache_dir=data_dir() / "models", device=args.device)
+    reused = reusable_utilities(args.reuse_labels, name, teacher.teacher_id)
+    to_label = [CandidateSet(s.query_id, tuple(p for p in s.passage_ids if p not in reused.get(s.query_id, {})))
+                for s in sets]
     with LabelStore.open(args.labels) as store:
         store.register_teacher(teacher.teacher_id, json.dumps(asdict(teacher.config), sort_keys=True))
-        stats = label_candidates(teacher, store, sets, {q.query_id: q for q in corpus.queries},
-                                 {p.passage_id: p for p in corpus.passages})
+        stats = label_candidates(teacher, store, [s for s in to_label if s.passage_ids],
+                                 {q.query_id: q for q in corpus.queries}, {p.passage_id: p for p in corpus.passages})
         stored = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
-    utilities = {s.query_id: {p: stored[s.query_id][p] for p in s.passage_ids if p in stored.get(s.query_id, {})}
+    known = {q: {**reused.get(q, {}), **stored.get(q, {})} for q in {s.query_id for s in sets}}
+    utilities = {s.query_id: {p: known[s.query_id][p] for p in s.passage_ids if p in known[s.query_id]}
                  for s in sets}
     top1 = list(teacher_top_is_gold(utilities, {q.query_id: q for q in corpus.queries}).values())
-    return {"domain": name, "teacher_id": teacher.teacher_id, "labeling": stats.as_dict(),
+    return {"domain": name, "teacher_id": teacher.teacher_id, "labeling": stats.as_dict(), "sources": args.sources,
+            "pairs_reused_from_file": sum(len(s.passage_ids) - len(t.passage_ids) for s, t in zip(sets, to_label)),
             "sets": {s.query_id: list(s.passage_ids) for s in sets}, "utilities": utilities,
             "gold_recall": gold_recall(sets, train), "top1_is_gold": float(np.mean(top1)) if top1 else None}
+
+
+def reusable_utilities(prepared_dir: Path | None, domain: str, teacher_id: str) -> dict[str, dict[str, float]]:
+    """Utilities an earlier prepare stage stored (its prepared/<domain>.json) with the same teacher: a label
+    depends only on its question, answer and passage, so a run with other candidate sources relabels only
+    the pairs it adds. Empty without --reuse-labels; refused when the teacher differs."""
+    if prepared_dir is None:
+        return {}
+    path = Path(prepared_dir) / f"{domain}.json"
+    earlier = json.loads(path.read_text())
+    if earlier["teacher_id"] != teacher_id:
+        raise ValueError(f"{path}: field teacher_id is {earlier['teacher_id']!r}, not this run's {teacher_id!r}; "
+                         "its labels cannot be reused")
+    return earlier["utilities"]
 
 
 # -------------------------------------------------------------------------------------------------- train
@@ -473,6 +494,10 @@ def main(argv=None) -> int:
     ap.add_argument("--reader-backend", default="transformers", choices=["transformers", "vllm"],
                     help="teacher backend for LLM re-ranking and answers (vllm generates ~2.6x faster on a CPU)")
     ap.add_argument("--labels", type=Path, help="DuckDB label store (default: the pipeline's)")
+    ap.add_argument("--sources", default=",".join(CandidateConfig().sources),
+                    help="candidate sources, comma-separated (default: the pipeline's, CandidateConfig.sources)")
+    ap.add_argument("--reuse-labels", type=Path, help="a prepared/ folder of an earlier run with the same teacher: "
+                    "its labels are reused, only new pairs go to the teacher")
     ap.add_argument("--embed-chunk", type=int, default=8, help="texts per training forward")
     ap.add_argument("--answer-queries", type=int, help="test questions per domain for LLM re-ranking and Token F1 "
                     "(default: the size's; 0 skips them)")
@@ -485,6 +510,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-sweep", action="store_true", help="skip the dev sweep: the finals train with its centre "
                     "(FINAL), e.g. to fit a 15-minute GPU loan")
     args = ap.parse_args(argv)
+    args.sources = CandidateConfig(sources=args.sources.split(",")).sources  # checked as the pipeline checks it
     size = SIZES[args.size]
     if args.no_sweep:
         size = replace(size, sweep=False)

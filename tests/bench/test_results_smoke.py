@@ -98,6 +98,7 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
         assert proc.returncode == 0, proc.stderr[-4000:]
     workdir = tmp_path / "data" / "results" / "smoke"
     assert not (tmp_path / "data" / "mlflow").exists()  # nothing was tracked
+    _other_sources_relabel_only_new_pairs(common, env, workdir, tmp_path)
     chosen = json.loads((workdir / "train" / "chosen.json").read_text())
     record = json.loads((workdir / "train" / "alpha" / "uae_seed-0.json").read_text())
     assert record["mlflow_run_id"] is None and record["device"] == "cpu"
@@ -141,3 +142,31 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     doc = (tmp_path / "decisive.md").read_text()
     assert f"| UAE, fraction 0.5 | 0 | {round(half['examples'] / 2)} |" in doc
     assert "| UAE, fraction 1 (every question) | 0 |" in doc
+
+
+def _other_sources_relabel_only_new_pairs(common, env, workdir, tmp_path):
+    """--sources with the `answer` source and --reuse-labels: only the pairs the new sets add go to the teacher
+    (into a fresh label store), the reused ones keep their utilities; another teacher's file is refused."""
+    first = json.loads((workdir / "prepared" / "alpha.json").read_text())
+    assert first["sources"] == ["bm25", "dense"]  # the pipeline's default sources
+    again = [*common, "--stage", "prepare", "--tracking", "none", "--sources", "answer,bm25,dense",
+             "--reuse-labels", str(workdir / "prepared"), "--workdir", str(tmp_path / "hindsight"),
+             "--labels", str(tmp_path / "hindsight.duckdb")]
+    proc = subprocess.run(again, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    second = json.loads((tmp_path / "hindsight" / "prepared" / "alpha.json").read_text())
+    assert second["sources"] == ["answer", "bm25", "dense"] and second["sets"] != first["sets"]
+    pairs = {(q, p) for q, ps in second["sets"].items() for p in ps}
+    old = {(q, p) for q, ps in first["utilities"].items() for p in ps}
+    assert 0 < len(pairs & old) < len(pairs)
+    assert second["pairs_reused_from_file"] == len(pairs & old)
+    assert second["labeling"]["pairs_labeled_now"] == len(pairs - old)
+    assert all(second["utilities"][q][p] == first["utilities"][q][p] for q, p in pairs & old)
+    assert second["gold_recall"] >= first["gold_recall"]
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "alpha.json").write_text(json.dumps({**first, "teacher_id": "another-teacher"}))
+    proc = subprocess.run([*again[:-5], str(foreign), "--workdir", str(tmp_path / "refused"), "--labels",
+                           str(tmp_path / "refused.duckdb")], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode != 0 and "foreign/alpha.json: field teacher_id is 'another-teacher'" in proc.stderr
