@@ -388,7 +388,11 @@ def report_stage(args, size: Size, domains: list[str]) -> dict:
             table[system] = row
         results["domains"][domain] = {
             "n_test": len(base["test"]["query_ids"]), "n_dev": len(base["dev"]["query_ids"]),
-            "labels": {k: prepared[k] for k in ("teacher_id", "labeling", "gold_recall", "top1_is_gold")},
+            "labels": {**{k: prepared[k] for k in ("teacher_id", "labeling", "gold_recall", "top1_is_gold")},
+                       # files of runs before --sources: their sets came from BM25 and the base encoder
+                       "sources": prepared.get("sources", ["bm25", "dense"]),
+                       "pairs_reused_from_file": prepared.get("pairs_reused_from_file", 0),
+                       "questions": len(prepared["sets"])},
             "sweep": sweep, "base_dev": base["dev"]["mean"], "systems": table, "train_devices": devices,
             "fusions": {"base": [base["fusion"]],
                         **{s: [r["scores"][domain]["fusion"] for r in rs] for s, rs in finals.items()}},

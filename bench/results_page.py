@@ -113,9 +113,15 @@ def domain_section(name: str, d: dict) -> list[str]:
         lines += ["", f"Trainings of this domain ran on: {', '.join(d['train_devices'])} (each record's `device`)."]
     labels = d["labels"]
     lab = labels["labeling"]
-    lines += ["", f"Labels: teacher `{labels['teacher_id']}`, {lab['pairs_total']} pairs of {lab['queries']} train "
-              f"questions ({lab['pairs_labeled_now']} labeled by this run at {lab['pairs_per_second']:.2f} pairs/s, "
-              f"the rest reused from the label store); gold evidence among the candidates for "
+    reused = labels.get("pairs_reused_from_file", 0)
+    total = lab["pairs_total"] + reused  # pairs reused from an earlier run's file never reach the labeler
+    sources = ", ".join(f"`{s}`" for s in labels.get("sources", ["bm25", "dense"]))
+    questions = labels.get("questions") or lab["queries"]
+    lines += ["", f"Labels: teacher `{labels['teacher_id']}`, {total} pairs of {questions} train "
+              f"questions, candidates from {sources} ({lab['pairs_labeled_now']} labeled by this run at "
+              f"{lab['pairs_per_second']:.2f} pairs/s, "
+              + (f"{reused} reused from an earlier run's file (`--reuse-labels`), " if reused else "")
+              + "the rest reused from the label store); gold evidence among the candidates for "
               f"{labels['gold_recall']:.1%} of the questions; where it is, the teacher's most useful candidate is gold "
               f"for {labels['top1_is_gold']:.1%}.", ""]
     if d.get("sweep"):

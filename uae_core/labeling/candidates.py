@@ -51,6 +51,8 @@ class CandidateConfig:
         sources: `answer` (BM25 on the question plus its reference answers), `bm25`, `dense` (the base
             encoder), `champion` (hard negatives mined by the domain's current champion, when it has one)
             and/or `gold` (annotated evidence, where a domain has it; users have none, so not a default).
+            `answer` first by default: it needs nothing labeling does not already need, and puts the
+            passage an answer came from among the candidates far more often (docs/answer_candidates.md).
         scope: `document` or `corpus`; empty = the domain's scope from domains.yaml.
         label_budget: pairs the teacher may label: the first label_budget // k train questions are taken
             (0 = no budget).
@@ -60,7 +62,7 @@ class CandidateConfig:
     """
 
     k: int = 2
-    sources: list[Source] = field(default_factory=lambda: ["bm25", "dense"])
+    sources: list[Source] = field(default_factory=lambda: ["answer", "bm25", "dense"])
     scope: str = ""
     label_budget: int = 0
     max_train_queries: int = 400
