@@ -170,3 +170,13 @@ def _other_sources_relabel_only_new_pairs(common, env, workdir, tmp_path):
                            str(tmp_path / "refused.duckdb")], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode != 0 and "foreign/alpha.json: field teacher_id is 'another-teacher'" in proc.stderr
+    # bench/answer_candidates.py on the two workdirs: the recall table by sources and K, the trained rows.
+    page = tmp_path / "answer_candidates.md"
+    proc = subprocess.run([sys.executable, "bench/answer_candidates.py", "--domains", "alpha", "--before", str(workdir),
+                           "--after", str(tmp_path / "hindsight"), "--student", common[common.index("--student") + 1],
+                           "--out", str(page)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    text = page.read_text()
+    assert "| answer,bm25,dense | " in text and "| bm25,dense | " in text
+    assert f"| UAE | answer,bm25,dense | {first['gold_recall']:.1%} |" in text  # the default run's labels
+    assert "| hard-label (gold evidence) | gold evidence; negatives from answer,bm25,dense | 100% | - | 0 |" in text
