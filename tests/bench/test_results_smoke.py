@@ -145,24 +145,24 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
 
 
 def _other_sources_relabel_only_new_pairs(common, env, workdir, tmp_path):
-    """--sources without the `answer` source and --reuse-labels: only the pairs the new sets add go to the teacher
+    """--sources with the `answer` source and --reuse-labels: only the pairs the new sets add go to the teacher
     (into a fresh label store), the reused ones keep their utilities; another teacher's file is refused."""
     first = json.loads((workdir / "prepared" / "alpha.json").read_text())
-    assert first["sources"] == ["answer", "bm25", "dense"]  # the pipeline's default sources
-    again = [*common, "--stage", "prepare", "--tracking", "none", "--sources", "dense,bm25",
+    assert first["sources"] == ["bm25", "dense"]  # the pipeline's default sources
+    again = [*common, "--stage", "prepare", "--tracking", "none", "--sources", "answer,bm25,dense",
              "--reuse-labels", str(workdir / "prepared"), "--workdir", str(tmp_path / "hindsight"),
              "--labels", str(tmp_path / "hindsight.duckdb")]
     proc = subprocess.run(again, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-4000:]
     second = json.loads((tmp_path / "hindsight" / "prepared" / "alpha.json").read_text())
-    assert second["sources"] == ["dense", "bm25"] and second["sets"] != first["sets"]
+    assert second["sources"] == ["answer", "bm25", "dense"] and second["sets"] != first["sets"]
     pairs = {(q, p) for q, ps in second["sets"].items() for p in ps}
     old = {(q, p) for q, ps in first["utilities"].items() for p in ps}
     assert 0 < len(pairs & old) < len(pairs)
     assert second["pairs_reused_from_file"] == len(pairs & old)
     assert second["labeling"]["pairs_labeled_now"] == len(pairs - old)
     assert all(second["utilities"][q][p] == first["utilities"][q][p] for q, p in pairs & old)
-    assert second["gold_recall"] < first["gold_recall"]  # without the answers, less evidence among them
+    assert second["gold_recall"] > first["gold_recall"]  # the answers point at the evidence
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "alpha.json").write_text(json.dumps({**first, "teacher_id": "another-teacher"}))
@@ -178,5 +178,5 @@ def _other_sources_relabel_only_new_pairs(common, env, workdir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     text = page.read_text()
     assert "| answer,bm25,dense | " in text and "| bm25,dense | " in text
-    assert f"| UAE | answer,bm25,dense | {first['gold_recall']:.1%} |" in text  # the default run's labels
-    assert "| hard-label (gold evidence) | gold evidence; negatives from answer,bm25,dense | 100% | - | 0 |" in text
+    assert f"| UAE | bm25,dense | {first['gold_recall']:.1%} |" in text  # the default run's labels
+    assert "| hard-label (gold evidence) | gold evidence; negatives from bm25,dense | 100% | - | 0 |" in text

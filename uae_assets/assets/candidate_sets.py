@@ -14,12 +14,12 @@ from uae_core.labeling.candidates import CandidateConfig, build_sticky
 CandidateSetsConfig = config_from_dataclass("CandidateSetsConfig", CandidateConfig)
 
 
-@asset(partitions_def=domain_partitions, group_name="labels", code_version="3", automation_condition=eager,
+@asset(partitions_def=domain_partitions, group_name="labels", code_version="2", automation_condition=eager,
        kinds={"python"}, check_specs=checks.CANDIDATE_SETS)
 def candidate_sets(context: AssetExecutionContext, config: CandidateSetsConfig, passages: list[Passage],
                    queries: list[Query], student: StudentResource, storage: Storage):
-    """Top-K passages per train question from BM25 on the question plus its answers, BM25 and the base
-    encoder (CandidateConfig.sources), merged, inside the scope.
+    """Top-K passages per train question from BM25 and the base encoder (CandidateConfig.sources), merged,
+    inside the scope.
     Sticky: a question whose text and candidate passages are unchanged keeps its previous set."""
     started = time.perf_counter()
     config, settings = with_domain_settings(context, config, "candidate_sets")
