@@ -33,7 +33,7 @@ from uae_assets.domains import data_dir, get_domain  # noqa: E402
 from uae_core.data import load_corpus  # noqa: E402
 from uae_core.weights import DEFAULT_STUDENT  # noqa: E402
 
-SOURCES = (("bm25", "dense"), ("answer",), ("answer", "bm25", "dense"))
+SOURCES = (("bm25", "dense"), ("answer",), ("answer", "bm25", "dense"), ("dense", "answer", "bm25"))
 KS = (1, 2, 4, 8)
 
 
