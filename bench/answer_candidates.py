@@ -97,8 +97,9 @@ def main(argv=None) -> int:
             lines.append("")
             continue
         lines += ["", "Labels and students (bench/results.py records; test split; mean ± population sd over "
-                  "seeds):", "", "| system | labels from | gold among candidates | teacher's top is gold, where gold "
-                  "is a candidate | seeds | test R@1 | test MAP | hybrid R@1 | hybrid MAP |",
+                  "seeds; the device the trainings ran on beside the seeds):", "",
+                  "| system | labels from | gold among candidates | teacher's top is gold, where gold is a candidate "
+                  "| seeds | test R@1 | test MAP | hybrid R@1 | hybrid MAP |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for workdir in (old_dir, args.after):
             prepared = json.loads((workdir / "prepared" / f"{domain}.json").read_text())
@@ -108,7 +109,14 @@ def main(argv=None) -> int:
                 if not records or (system == "hard_label" and workdir == args.after
                                    and records == _records(old_dir, domain, system)):
                     continue  # the after run reuses the before run's hard-label records: shown once
-                seeds = ",".join(str(r["run"]["seed"]) for r in records)
+                seeds = ",".join(str(r["run"]["seed"]) for r in records) + f" ({records[0]['device']})"
+                if system == "uae" and workdir == old_dir:  # paired: also the before run on the after run's seeds
+                    after_seeds = {r["run"]["seed"] for r in _records(args.after, domain, "uae")}
+                    same = [r for r in records if r["run"]["seed"] in after_seeds]
+                    if same and len(same) < len(records):
+                        shown = ",".join(str(r["run"]["seed"]) for r in same) + f" ({same[0]['device']})"
+                        lines.append(f"| UAE, the after run's seeds | {sources} | {prepared['gold_recall']:.1%} | "
+                                     f"{prepared['top1_is_gold']:.1%} | {shown} | {_cells(same, domain)} |")
                 if system == "uae":
                     labels = f"{sources} | {prepared['gold_recall']:.1%} | {prepared['top1_is_gold']:.1%}"
                 else:

@@ -179,4 +179,4 @@ def _other_sources_relabel_only_new_pairs(common, env, workdir, tmp_path):
     text = page.read_text()
     assert "| answer,bm25,dense | " in text and "| bm25,dense | " in text
     assert f"| UAE | bm25,dense | {first['gold_recall']:.1%} |" in text  # the default run's labels
-    assert "| hard-label (gold evidence) | gold evidence; negatives from bm25,dense | 100% | - | 0 |" in text
+    assert "| hard-label (gold evidence) | gold evidence; negatives from bm25,dense | 100% | - | 0 (cpu) |" in text

@@ -8,7 +8,8 @@ like any other candidate, so utility (not the annotation) decides how much it co
 needs no annotation: BM25 queried with the question and its reference answers (which labeling needs
 anyway) finds the passages an answer was written from, the "hindsight" retriever of Paranjape et al.
 (2021). On qasper it lifts the share of train questions with gold evidence among 8 candidates from 37 %
-to 82 % (docs/answer_candidates.md); at query time nothing changes, answers are only read for training.
+to 81 %, yet students distilled from those labels score level (docs/answer_candidates.md), so it is
+opt-in. Answers are only read for training questions; query time does not change.
 
 Sets are sticky (`build_sticky`): when documents are added to a domain, an existing question keeps its
 labeled candidates instead of letting new passages displace some of them (in corpus scope that churn
@@ -53,8 +54,8 @@ class CandidateConfig:
             and/or `gold` (annotated evidence, where a domain has it; users have none, so not a default).
             `answer` is not a default: it puts the passage an answer came from among the candidates far
             more often (qasper K = 2: 70 % vs 24 %), yet the main command's student scored lower with it
-            and the K = 8 benchmark's level (docs/answer_candidates.md): the student learns from the base
-            encoder's own near misses, which `answer` displaces.
+            and the K = 8 benchmark's level (docs/answer_candidates.md); at K = 2 it displaces one of the
+            base encoder's near misses, likely the more instructive negative.
         scope: `document` or `corpus`; empty = the domain's scope from domains.yaml.
         label_budget: pairs the teacher may label: the first label_budget // k train questions are taken
             (0 = no budget).
