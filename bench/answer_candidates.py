@@ -39,7 +39,7 @@ KS = (1, 2, 4, 8)
 
 def recall_table(domain_name: str, student: str, cache: Path) -> dict:
     """Gold among the candidates of every train question, per sources and K."""
-    from uae_core.labeling.candidates import build_candidate_sets, gold_recall, select_train_queries
+    from uae_core.labeling.candidates import CandidateSet, build_candidate_sets, gold_recall, select_train_queries
     from uae_core.retrieval.encoder import cached_encode, encode, load_student
 
     domain = get_domain(domain_name)
@@ -51,8 +51,8 @@ def recall_table(domain_name: str, student: str, cache: Path) -> dict:
     table = {}
     for sources in SOURCES:
         deepest = build_candidate_sets(corpus.passages, train, max(KS), domain.scope, embeddings, sources)
-        table[",".join(sources)] = {k: gold_recall([type(s)(s.query_id, s.passage_ids[:k]) for s in deepest], train)
-                                    for k in KS}
+        table[",".join(sources)] = {k: gold_recall([CandidateSet(s.query_id, s.passage_ids[:k]) for s in deepest],
+                                                   train) for k in KS}
     return {"questions": len(train), "recall": table}
 
 
@@ -63,6 +63,10 @@ def _cells(records: list[dict], domain: str) -> str:
             v = [r["scores"][domain][split]["mean"][metric] for r in records]
             out.append(f"{np.mean(v):.3f} ± {np.std(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}")
     return " | ".join(out)
+
+
+def _seeds(records: list[dict]) -> str:
+    return ",".join(str(r["run"]["seed"]) for r in records) + f" ({records[0]['device']})"
 
 
 def _records(workdir: Path, domain: str, system: str) -> list[dict]:
@@ -101,27 +105,25 @@ def main(argv=None) -> int:
                   "| system | labels from | gold among candidates | teacher's top is gold, where gold is a candidate "
                   "| seeds | test R@1 | test MAP | hybrid R@1 | hybrid MAP |",
                   "|---|---|---|---|---|---|---|---|---|"]
+        records = {(w, system): _records(w, domain, system) for w in (old_dir, args.after)
+                   for system in ("uae", "hard_label")}
+        after_seeds = {r["run"]["seed"] for r in records[args.after, "uae"]}
         for workdir in (old_dir, args.after):
             prepared = json.loads((workdir / "prepared" / f"{domain}.json").read_text())
             sources = ",".join(prepared.get("sources", ["bm25", "dense"]))
-            for system, name in (("uae", "UAE"), ("hard_label", "hard-label (gold evidence)")):
-                records = _records(workdir, domain, system)
-                if not records or (system == "hard_label" and workdir == args.after
-                                   and records == _records(old_dir, domain, system)):
+            uae_labels = f"{sources} | {prepared['gold_recall']:.1%} | {prepared['top1_is_gold']:.1%}"
+            same = [r for r in records[workdir, "uae"] if r["run"]["seed"] in after_seeds]
+            if workdir == old_dir and same and len(same) < len(records[workdir, "uae"]):
+                # paired: the before run on the after run's seeds too
+                lines.append(f"| UAE, the after run's seeds | {uae_labels} | {_seeds(same)} | {_cells(same, domain)} |")
+            gold_labels = f"gold evidence; negatives from {sources} | 100% | -"
+            for system, name, labels in (("uae", "UAE", uae_labels),
+                                         ("hard_label", "hard-label (gold evidence)", gold_labels)):
+                rows = records[workdir, system]
+                if not rows or (system == "hard_label" and workdir == args.after
+                                and rows == records[old_dir, system]):
                     continue  # the after run reuses the before run's hard-label records: shown once
-                seeds = ",".join(str(r["run"]["seed"]) for r in records) + f" ({records[0]['device']})"
-                if system == "uae" and workdir == old_dir:  # paired: also the before run on the after run's seeds
-                    after_seeds = {r["run"]["seed"] for r in _records(args.after, domain, "uae")}
-                    same = [r for r in records if r["run"]["seed"] in after_seeds]
-                    if same and len(same) < len(records):
-                        shown = ",".join(str(r["run"]["seed"]) for r in same) + f" ({same[0]['device']})"
-                        lines.append(f"| UAE, the after run's seeds | {sources} | {prepared['gold_recall']:.1%} | "
-                                     f"{prepared['top1_is_gold']:.1%} | {shown} | {_cells(same, domain)} |")
-                if system == "uae":
-                    labels = f"{sources} | {prepared['gold_recall']:.1%} | {prepared['top1_is_gold']:.1%}"
-                else:
-                    labels = f"gold evidence; negatives from {sources} | 100% | -"
-                lines.append(f"| {name} | {labels} | {seeds} | {_cells(records, domain)} |")
+                lines.append(f"| {name} | {labels} | {_seeds(rows)} | {_cells(rows, domain)} |")
         base = json.loads((old_dir / "train" / domain / "base.json").read_text())["test"]["mean"]
         bm25 = json.loads((old_dir / "train" / domain / "bm25.json").read_text())["test"]["mean"]
         lines += ["", f"Base encoder: test R@1 {base['success@1']:.3f}, MAP {base['map']:.3f}. BM25: "

@@ -124,8 +124,8 @@ def load_domain(name: str, size: Size) -> tuple[object, Corpus]:
 
 
 def prepare(args, size: Size, name: str) -> dict:
-    """Candidate sets (the pipeline's builder, BM25 + the base encoder) and teacher labels (the pipeline's
-    labeler and label store) for the domain's train questions."""
+    """Candidate sets (the pipeline's builder, from --sources) and teacher labels (the pipeline's labeler and
+    label store; with --reuse-labels only pairs the earlier file lacks) for the domain's train questions."""
     from uae_core.labeling.candidates import (
         CandidateSet,
         build_candidate_sets,

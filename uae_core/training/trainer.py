@@ -55,8 +55,7 @@ class TrainConfig:
             candidate most clearly (best minus second-best utility: training.examples.most_decisive); the rest
             are mostly questions whose candidates hold nothing the teacher finds useful. 1 keeps all (the
             default: half matched qasper's test R@1 at half the steps and lost on covidqa's, one seed each,
-            docs/decisive_questions.md). Not
-            applied to `gold`.
+            docs/decisive_questions.md). Not applied to `gold`.
         merge_shares: after training, shares of the way back to the base weights to try (weight-space
             ensembling, WiSE-FT; uae_core.training.merge): the one with the best dev score is kept (the first
             when there is no dev split). 0 is the plain student. The best share depends on the domain: qasper
