@@ -34,12 +34,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import results as bench_results  # noqa: E402  bench/results.py: its labels, its train_one, its records
+from students import records, seed_table  # noqa: E402
 
 from uae_assets.domains import data_dir  # noqa: E402
 from uae_core.training.examples import build_examples, teacher_decisiveness  # noqa: E402
 from uae_core.weights import DEFAULT_STUDENT  # noqa: E402
-
-SYSTEM_METRICS = ("success@1", "map")
 
 
 def quartiles(prepared: dict, corpus) -> list[dict]:
@@ -92,10 +91,6 @@ def train_stage(args) -> None:
                       f"({record['train_seconds']} s)", flush=True)
 
 
-def _records(folder: Path, prefix: str) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(folder.glob(f"{prefix}*.json"))]
-
-
 def doc_stage(args) -> None:
     analysis = json.loads((args.workdir / "analysis.json").read_text())
     lines = ["# Training on the questions where the teacher is decisive", "",
@@ -123,27 +118,16 @@ def doc_stage(args) -> None:
               "every question, the finals' settings) is the bar UAE is held to. `questions`: trained on.", ""]
     for domain in analysis:
         finals = args.baselines.get(domain, args.results) / "train" / domain
-        rows = {"hard-label (gold evidence)": _records(finals, "hard_label_seed-"),
-                "UAE, fraction 1 (every question)": _records(finals, "uae_seed-")}
+        rows = {"hard-label (gold evidence)": records(finals, "hard_label_seed-"),
+                "UAE, fraction 1 (every question)": records(finals, "uae_seed-")}
         groups: dict[str, list[dict]] = {}
-        for r in _records(args.workdir / "train" / domain, "uae_decisive_fraction-"):
+        for r in records(args.workdir / "train" / domain, "uae_decisive_fraction-"):
             groups.setdefault(r["run"]["name"].rsplit("/seed=", 1)[0], []).append(r)
-        for _, records in sorted(groups.items()):
-            settings = {k: v for k, v in records[0]["run"]["overrides"].items() if k != "decisive_fraction"}
-            label = f"UAE, fraction {records[0]['config']['decisive_fraction']:g}"
-            rows[label + (f", {_settings(settings)}" if settings else "")] = records
-        lines += [f"**{domain}**", "", "| system | seeds | questions | dev R@1 | dev MAP | test R@1 | test MAP | "
-                  "test hybrid R@1 | test hybrid MAP | train s (device) |", "|---|---|---|---|---|---|---|---|---|---|"]
-        for name, records in rows.items():
-            if not records:
-                continue
-            cells = []
-            for split, metric in [(s, m) for s in ("dev", "test", "test_hybrid") for m in SYSTEM_METRICS]:
-                v = [r["scores"][domain][split]["mean"][metric] for r in records]
-                cells.append(f"{np.mean(v):.3f} ± {np.std(v):.3f} | " if len(v) > 1 else f"{v[0]:.3f} | ")
-            seeds = ",".join(str(r["run"]["seed"]) for r in records)
-            seconds = f"{np.mean([r['train_seconds'] for r in records]):.0f} ({records[0]['device']})"
-            lines.append(f"| {name} | {seeds} | {_trained_on(records[0])} | {''.join(cells)}{seconds} |")
+        for _, group in sorted(groups.items()):
+            settings = {k: v for k, v in group[0]["run"]["overrides"].items() if k != "decisive_fraction"}
+            label = f"UAE, fraction {group[0]['config']['decisive_fraction']:g}"
+            rows[label + (f", {_settings(settings)}" if settings else "")] = group
+        lines += [f"**{domain}**", "", *seed_table(domain, rows, _trained_on)]
         lines.append("")
     args.out.write_text("\n".join(lines))
     print(f"[doc] {args.out}")

@@ -321,7 +321,7 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
     model = load_student(args.student, device=args.device)
     if args.tracking == "none":
         train, merge = train_and_merge(model, examples, config, scorer.dev, show_progress=not args.quiet)
-        run_id, seconds = None, train.seconds
+        run_id = None
     else:
         from uae_assets.resources import MLflowResource
         from uae_core.tracking.distill import Tracking, distill
@@ -330,10 +330,11 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
                             parent_run_id=parent_run_id,
                             tags={"bench_run": run.name, "teacher_id": prepared["teacher_id"]})
         result = distill(examples, config, model, tracking, evaluate_dev=scorer.dev, show_progress=not args.quiet)
-        model, run_id, seconds, merge = result.model, result.run_id, result.train.seconds, result.merge
+        model, run_id, train, merge = result.model, result.run_id, result.train, result.merge
     scores = {domain: scorer(model, trained=qids), **{s.domain.name: s(model) for s in zero_shot}}
     return {"run": asdict(run), "config": asdict(config), "examples": len(examples), "device": args.device,
-            "train_seconds": round(seconds, 1), "mlflow_run_id": run_id, "scores": scores,
+            "train_seconds": round(train.seconds, 1), "reranker_seconds": round(train.reranker_seconds, 1),
+            "signal_top_is_gold": train.signal_top_is_gold, "mlflow_run_id": run_id, "scores": scores,
             "merge": {"share": merge.share, "dev_scores": {str(k): v for k, v in merge.scores.items()}}}
 
 

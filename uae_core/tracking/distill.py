@@ -105,6 +105,10 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
                                         show_progress=show_progress)
         for epoch, loss in enumerate(result.epoch_losses):
             mlflow.log_metric("epoch_loss", loss, step=epoch)
+        if result.reranker_seconds:
+            mlflow.log_metric("reranker_seconds", result.reranker_seconds)
+        if result.signal_top_is_gold is not None:
+            mlflow.log_metric("signal_top_is_gold", result.signal_top_is_gold)
         dev = merge.dev_metrics
         mlflow.log_metrics({f"dev_{k.replace('@', '_at_')}": v for k, v in dev.items()})
         log_merge(merge)

@@ -49,6 +49,14 @@ def teacher_decisiveness(example: TrainExample) -> float:
     return top[0] - top[1] if len(top) > 1 else 0.0
 
 
+def signal_top_is_gold(examples: Sequence[TrainExample]) -> float | None:
+    """Of the examples with gold evidence among their candidates, the share whose highest utility is gold: how
+    often the signal a student learns from points at the evidence (read only to report; None without gold)."""
+    judged = [ex.is_gold[max(range(len(ex.utilities)), key=ex.utilities.__getitem__)]
+              for ex in examples if any(ex.is_gold)]
+    return sum(judged) / len(judged) if judged else None
+
+
 def most_decisive(examples: Sequence[TrainExample], fraction: float) -> list[TrainExample]:
     """The `fraction` of examples whose teacher is most decisive (teacher_decisiveness), in their original
     order; at least one. fraction 1 keeps every example."""

@@ -23,8 +23,9 @@ from tqdm.auto import tqdm
 
 from uae_core.checks import require, require_choice
 from uae_core.retrieval.encoder import embed_with_grad
-from uae_core.training.examples import TrainExample, most_decisive
+from uae_core.training.examples import TrainExample, most_decisive, signal_top_is_gold
 from uae_core.training.losses import gold_infonce_loss, kl_distillation_loss, utility_infonce_loss
+from uae_core.training.reranker import graded_examples
 
 Objective = Literal["uae", "kl", "umi", "gold"]
 OBJECTIVES = get_args(Objective)
@@ -61,6 +62,10 @@ class TrainConfig:
             when there is no dev split). 0 is the plain student. The best share depends on the domain: qasper
             dev and test preferred 0.5, covidqa 0 (docs/weight_merge*.md); each extra share costs one corpus
             encode.
+        reranker_mix: share of a cross-encoder's graded scores in the utilities the student learns from (0: the
+            teacher's own, the default). The cross-encoder is fitted to the teacher's utilities and scores each
+            question it did not train on (uae_core.training.reranker, FlagEmbedding issue #553). Costs about
+            one more training; not applied to `gold`.
     """
 
     objective: Objective = "uae"
@@ -80,6 +85,7 @@ class TrainConfig:
     seed: int = 0
     decisive_fraction: float = 1.0
     merge_shares: tuple[float, ...] = (0.0, 0.5)
+    reranker_mix: float = 0.0
 
     def __post_init__(self) -> None:
         me = "TrainConfig"
@@ -100,6 +106,7 @@ class TrainConfig:
         require(len(self.merge_shares) >= 1, me, "merge_shares", "needs at least one share (0: the plain student)")
         require(all(0 <= s < 1 for s in self.merge_shares), me, "merge_shares",
                 f"each must be in [0, 1), got {list(self.merge_shares)}")
+        require(0 <= self.reranker_mix <= 1, me, "reranker_mix", f"must be in [0, 1], got {self.reranker_mix}")
         require(len(set(self.merge_shares)) == len(self.merge_shares), me, "merge_shares",
                 f"has a share twice: {list(self.merge_shares)}")
 
@@ -109,6 +116,8 @@ class TrainResult:
     steps: int = 0
     examples: int = 0  # questions trained on (after decisive_fraction)
     seconds: float = 0.0
+    reranker_seconds: float = 0.0  # of `seconds`: fitting and scoring the cross-encoders (reranker_mix > 0)
+    signal_top_is_gold: float | None = None  # signal_top_is_gold of what it trained on (reported, not used)
     epoch_losses: list[float] = field(default_factory=list)
 
 
@@ -166,7 +175,13 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
     choosing a share needs the dev split."""
     if not examples:
         raise ValueError("no training examples: label some candidate sets first")
+    started = time.perf_counter()
     examples = examples_trained_on(examples, config)
+    result = TrainResult(examples=len(examples))
+    if config.reranker_mix > 0 and config.objective != "gold":
+        examples, result.reranker_seconds = graded_examples(model, examples, config.reranker_mix, config.tau_t,
+                                                            config.seed, show_progress)
+    result.signal_top_is_gold = signal_top_is_gold(examples)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     model.max_seq_length = config.max_seq_length
@@ -181,8 +196,6 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
         optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
     order = list(range(len(examples)))
     rng = random.Random(config.seed)
-    result = TrainResult(examples=len(examples))
-    started = time.perf_counter()
     bar = tqdm(total=total, desc=f"train ({config.objective})", unit="step", disable=not show_progress)
     for epoch in range(config.epochs):
         rng.shuffle(order)

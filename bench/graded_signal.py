@@ -1,0 +1,113 @@
+"""Distil the student from a cross-encoder's graded scores instead of the teacher's (`TrainConfig.reranker_mix`).
+
+The issue's FlagEmbedding #553 lever: a cross-encoder fitted to the teacher's utilities, cross-fitted so that it
+scores questions it never trained on (uae_core/training/reranker.py), gives the student a smoother signal than
+a 135M teacher whose utilities collapse onto one passage or stay level. This benchmark trains students on
+bench/results.py's labels (its prepare stage must have run) with the pipeline's own training step:
+
+  train  bench/results.py's train_one (train_and_merge, the domain's settings as the finals use them) with
+         reranker_mix at each --mixes value and seed; records in --workdir/train/<domain>/
+  doc    a table per domain beside the results workdir's finals on the same labels (mix 0: the teacher's
+         utilities) and its hard-label encoder                                        -> docs/graded_signal.md
+
+    .venv/bin/python bench/graded_signal.py --stage train --domains covidqa --results data/results/covidqa_design
+    .venv/bin/python bench/graded_signal.py --stage doc --baseline covidqa=data/results/covidqa_design
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import results as bench_results  # noqa: E402  bench/results.py: its labels, its train_one, its records
+from students import records, seed_table  # noqa: E402
+
+from uae_assets.domains import data_dir  # noqa: E402
+from uae_core.weights import DEFAULT_STUDENT  # noqa: E402
+
+PREFIX = "uae_reranker_mix-"
+
+
+def train_stage(args) -> None:
+    for domain in args.domains:
+        prepared = json.loads((args.results / "prepared" / f"{domain}.json").read_text())
+        scorer = bench_results.Scorer(domain, args.size, args.cache)
+        for seed in args.seeds:
+            for mix in args.mixes:
+                run = bench_results.Run(f"uae/reranker_mix={mix}/seed={seed}", "uae", seed=seed,
+                                        overrides={"reranker_mix": mix})
+                record = bench_results._cached(
+                    args.workdir / "train" / domain / run.file(),
+                    lambda run=run, prepared=prepared, scorer=scorer: bench_results.train_one(
+                        args, args.size, run, prepared, scorer, [], "", None))
+                dev, test = (record["scores"][domain][s]["mean"] for s in ("dev", "test"))
+                print(f"[train] {domain} {run.name}: dev success@1 {dev['success@1']:.3f} map {dev['map']:.3f}, "
+                      f"test {test['success@1']:.3f} / {test['map']:.3f}; signal top is gold "
+                      f"{record['signal_top_is_gold']:.3f} ({record['train_seconds']} s, reranker "
+                      f"{record['reranker_seconds']} s)", flush=True)
+
+
+def doc_stage(args) -> None:
+    lines = ["# A graded signal: the student distilled from a cross-encoder fitted to the teacher", "",
+             f"Made by `bench/graded_signal.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} cores, "
+             f"{platform.machine()}) on the labels of `bench/results.py --size quick`. `reranker_mix` is the share "
+             "of the cross-encoder's cross-fitted scores in the utilities the student learns from "
+             "(uae_core/training/reranker.py; 0 = the teacher's own: the results workdir's UAE finals). Each row: "
+             "mean over seeds ± population sd of the seeds; every UAE row trains with the same settings (the "
+             "finals': bench/results.py's FINAL under the domain's pinned settings) on the same labeled "
+             "questions. `signal top is gold`: of the questions with gold evidence among their candidates, how "
+             "often the utilities the student learned from put gold first (gold is read only to report this). "
+             "The hard-label encoder (gold evidence for every question) is the bar UAE is held to.", ""]
+    for domain in args.domains:
+        finals = args.baselines.get(domain, args.results) / "train" / domain
+        rows = {"hard-label (gold evidence)": records(finals, "hard_label_seed-"),
+                "UAE, reranker_mix 0 (the teacher's utilities)": records(finals, "uae_seed-")}
+        groups: dict[float, list[dict]] = {}
+        for r in records(args.workdir / "train" / domain, PREFIX):
+            groups.setdefault(r["config"]["reranker_mix"], []).append(r)
+        for mix, group in sorted(groups.items()):
+            rows[f"UAE, reranker_mix {mix:g}"] = group
+        lines += [f"**{domain}**", "", *seed_table(domain, rows), ""]
+    args.out.write_text("\n".join(lines))
+    print(f"[doc] {args.out}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", choices=["train", "doc"], required=True)
+    ap.add_argument("--domains", default="qasper,covidqa")
+    ap.add_argument("--mixes", type=float, nargs="+", default=[1.0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--results", type=Path, help="bench/results.py's workdir (default <data dir>/results/quick)")
+    ap.add_argument("--workdir", type=Path, help="default <data dir>/results/graded")
+    ap.add_argument("--baseline", action="append", default=[], metavar="DOMAIN=DIR",
+                    help="a bench/results.py workdir whose finals are the domain's mix-0 and hard-label rows "
+                         "(default --results), e.g. one trained with the domain's own settings")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "graded_signal.md")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--student", default=DEFAULT_STUDENT)
+    ap.add_argument("--embed-chunk", type=int, default=8)
+    args = ap.parse_args(argv)
+    args.domains = args.domains.split(",")
+    args.results = args.results or data_dir() / "results" / "quick"
+    args.workdir = args.workdir or data_dir() / "results" / "graded"
+    args.cache = data_dir() / "cache" / "embeddings"
+    args.baselines = {d: Path(p) for d, p in (b.split("=", 1) for b in args.baseline)}
+    args.size = replace(bench_results.SIZES["quick"], sweep=False)
+    args.tracking, args.quiet = "none", False
+    {"train": train_stage, "doc": doc_stage}[args.stage](args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
