@@ -44,8 +44,8 @@ def train_stage(args) -> None:
         scorer = bench_results.Scorer(domain, args.size, args.cache)
         for seed in args.seeds:
             for mix in args.mixes:
-                run = bench_results.Run(f"uae/reranker_mix={mix}/seed={seed}", "uae", seed=seed,
-                                        overrides={"reranker_mix": mix})
+                run = bench_results.Run(f"uae/reranker_mix={mix},folds={args.folds}/seed={seed}", "uae", seed=seed,
+                                        overrides={"reranker_mix": mix, "reranker_folds": args.folds})
                 record = bench_results._cached(
                     args.workdir / "train" / domain / run.file(),
                     lambda run=run, prepared=prepared, scorer=scorer: bench_results.train_one(
@@ -61,7 +61,8 @@ def doc_stage(args) -> None:
     lines = ["# A graded signal: the student distilled from a cross-encoder fitted to the teacher", "",
              f"Made by `bench/graded_signal.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} cores, "
              f"{platform.machine()}) on the labels of `bench/results.py --size quick`. `reranker_mix` is the share "
-             "of the cross-encoder's cross-fitted scores in the utilities the student learns from "
+             "of the cross-encoder's scores in the utilities the student learns from; `reranker_folds` 1 scores the "
+             "questions the cross-encoder trained on, 2 cross-fits "
              "(uae_core/training/reranker.py; 0 = the teacher's own: the results workdir's UAE finals). Each row: "
              "mean over seeds ± population sd of the seeds; every UAE row trains with the same settings (the "
              "finals': bench/results.py's FINAL under the domain's pinned settings) on the same labeled "
@@ -72,12 +73,20 @@ def doc_stage(args) -> None:
         finals = args.baselines.get(domain, args.results) / "train" / domain
         rows = {"hard-label (gold evidence)": records(finals, "hard_label_seed-"),
                 "UAE, reranker_mix 0 (the teacher's utilities)": records(finals, "uae_seed-")}
-        groups: dict[float, list[dict]] = {}
+        groups: dict[tuple[float, int], list[dict]] = {}
         for r in records(args.workdir / "train" / domain, PREFIX):
-            groups.setdefault(r["config"]["reranker_mix"], []).append(r)
-        for mix, group in sorted(groups.items()):
-            rows[f"UAE, reranker_mix {mix:g}"] = group
-        lines += [f"**{domain}**", "", *seed_table(domain, rows), ""]
+            groups.setdefault((r["config"]["reranker_mix"], r["config"]["reranker_folds"]), []).append(r)
+        for (mix, folds), group in sorted(groups.items()):
+            how = "scored in-sample" if folds == 1 else f"cross-fitted, {folds} folds"
+            rows[f"UAE, reranker_mix {mix:g} ({how})"] = group
+        teacher_top = json.loads((args.results / "prepared" / f"{domain}.json").read_text())["top1_is_gold"]
+
+        def signal(record: dict, teacher_top=teacher_top) -> float:  # records older than the field: by definition
+            if record.get("signal_top_is_gold") is not None:
+                return record["signal_top_is_gold"]
+            return 1.0 if record["config"]["objective"] == "gold" else teacher_top
+
+        lines += [f"**{domain}**", "", *seed_table(domain, rows, lambda r: r["examples"], signal), ""]
     args.out.write_text("\n".join(lines))
     print(f"[doc] {args.out}")
 
@@ -87,6 +96,7 @@ def main(argv=None) -> int:
     ap.add_argument("--stage", choices=["train", "doc"], required=True)
     ap.add_argument("--domains", default="qasper,covidqa")
     ap.add_argument("--mixes", type=float, nargs="+", default=[1.0])
+    ap.add_argument("--folds", type=int, default=2, help="reranker_folds: 1 in-sample, >= 2 cross-fitted")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--results", type=Path, help="bench/results.py's workdir (default <data dir>/results/quick)")
     ap.add_argument("--workdir", type=Path, help="default <data dir>/results/graded")

@@ -142,6 +142,20 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     doc = (tmp_path / "decisive.md").read_text()
     assert f"| UAE, fraction 0.5 | 0 | {round(half['examples'] / 2)} |" in doc
     assert "| UAE, fraction 1 (every question) | 0 |" in doc
+    # bench/graded_signal.py: train_one with reranker_mix, the same labels and the domain's settings.
+    graded = [sys.executable, "bench/graded_signal.py", "--domains", "alpha", "--results", str(workdir),
+              "--student", str(tiny_student_dir)]
+    for stage in (["train", "--mixes", "0.5"], ["doc", "--out", str(tmp_path / "graded.md")]):
+        proc = subprocess.run([*graded, "--stage", *stage], cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=1200)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+    mixed = json.loads((tmp_path / "data/results/graded/train/alpha/uae_reranker_mix-0.5,folds-2_seed-0.json")
+                       .read_text())
+    assert mixed["config"]["reranker_mix"] == 0.5 and mixed["config"]["tau_s"] == 0.07  # the domain's own
+    assert 0 < mixed["reranker_seconds"] < mixed["train_seconds"] and mixed["examples"] == record["examples"]
+    doc = (tmp_path / "graded.md").read_text()
+    assert "| UAE, reranker_mix 0.5 (cross-fitted, 2 folds) | 0 |" in doc
+    assert "| UAE, reranker_mix 0 (the teacher's utilities) | 0 |" in doc
 
 
 def _other_sources_relabel_only_new_pairs(common, env, workdir, tmp_path):

@@ -68,6 +68,17 @@ def test_scores_are_cross_fitted_on_the_teachers_scale_and_leave_the_student_alo
     assert weights_digest(student) == digest
 
 
+def test_one_fold_scores_the_questions_it_trained_on(tiny_student_dir, monkeypatch):
+    student = load_student(str(tiny_student_dir), max_seq_length=32)
+    examples = _examples()
+    trained_on = []
+    real = reranker.train_cross_encoder
+    monkeypatch.setattr(reranker, "train_cross_encoder", lambda student, train, config, show_progress=True: (
+        trained_on.append({ex.question for ex in train}) or real(student, train, config, show_progress)))
+    scores = reranker_utilities(student, examples, RerankerConfig(folds=1, max_seq_length=32), show_progress=False)
+    assert trained_on == [{ex.question for ex in examples}] and len(scores) == len(examples)
+
+
 def test_blend_mixes_teacher_and_reranker():
     examples = _examples()[:2]
     rows = [tuple(-u for u in ex.utilities) for ex in examples]
@@ -82,7 +93,7 @@ def test_blend_mixes_teacher_and_reranker():
         blend_utilities(examples, rows[:1], 0.5)
 
 
-@pytest.mark.parametrize("bad", [{"folds": 1}, {"epochs": 0}, {"tau_t": 0.0}])
+@pytest.mark.parametrize("bad", [{"folds": 0}, {"epochs": 0}, {"tau_t": 0.0}])
 def test_reranker_config_names_the_bad_field(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         RerankerConfig(**bad)
@@ -109,3 +120,5 @@ def test_train_student_with_reranker_mix_reports_the_graded_signal(tiny_student_
     assert gold.reranker_seconds == 0  # the hard-label baseline has no utilities to grade
     with pytest.raises(ValueError, match="reranker_mix"):
         TrainConfig(reranker_mix=-0.1)
+    with pytest.raises(ValueError, match="reranker_folds"):
+        TrainConfig(reranker_folds=0)

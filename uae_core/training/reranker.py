@@ -6,10 +6,12 @@ reranker on the LLM's scores and distilling the retriever from the reranker's sm
 issue #553). Here the cross-encoder starts from the student's own base weights (no extra model to ship) with
 a fresh one-logit head, and learns each question's teacher distribution listwise:
     loss = KL( softmax(utility / tau_t) || softmax(logits) )    over the question's candidates.
-Its scores are cross-fitted: the questions are cut into `folds`, and each fold is scored by a cross-encoder
-trained on the others, so a score is the reranker's judgement of a question it never saw, not its memory of
-the teacher's label. The scores are put on the teacher's scale (tau_t * logits, shifted to the teacher's
-mean for the question, so utility InfoNCE's margin keeps its meaning) and blended with the teacher's:
+With `folds` 1 (FlagEmbedding's recipe) one cross-encoder trains on every question and scores them all: one
+short epoch cannot memorise the teacher, so its scores are the teacher's, smoothed by what the cross-encoder
+could fit. With `folds` >= 2 the scores are cross-fitted: each fold is scored by a cross-encoder trained on the
+others, a judgement of questions it never saw (no trace of the teacher's label for that question). The
+scores are put on the teacher's scale (tau_t * logits, shifted to the teacher's mean for the question, so
+utility InfoNCE's margin keeps its meaning) and blended with the teacher's:
     utility' = (1 - mix) * utility + mix * reranker_utility
 
 Example:
@@ -41,10 +43,10 @@ from uae_core.training.examples import TrainExample
 
 @dataclass(frozen=True)
 class RerankerConfig:
-    """How the cross-encoder is trained. `folds`: cross-fitting folds (each question is scored by a
-    cross-encoder that never trained on it); `max_seq_length`: tokens of question and passage together (192:
-    about what the teacher reads, its 128-token passage budget plus the question); `chunk_pairs`: pairs per
-    forward pass; the other fields as in TrainConfig."""
+    """How the cross-encoder is trained. `folds`: 1 scores the questions it trained on, >= 2 cross-fits (each
+    question scored by a cross-encoder that never trained on it); `max_seq_length`: tokens of question and
+    passage together (192: about what the teacher reads, its 128-token passage budget plus the question);
+    `chunk_pairs`: pairs per forward pass; the other fields as in TrainConfig."""
 
     folds: int = 2
     epochs: int = 1
@@ -58,7 +60,7 @@ class RerankerConfig:
 
     def __post_init__(self) -> None:
         me = "RerankerConfig"
-        require(self.folds >= 2, me, "folds", f"must be at least 2 (cross-fitting), got {self.folds}")
+        require(self.folds >= 1, me, "folds", f"must be at least 1, got {self.folds}")
         require(self.epochs >= 1, me, "epochs", f"must be at least 1, got {self.epochs}")
         require(self.batch_queries >= 1, me, "batch_queries", f"must be at least 1, got {self.batch_queries}")
         require(self.learning_rate > 0, me, "learning_rate", f"must be > 0, got {self.learning_rate}")
@@ -146,8 +148,9 @@ def _scored(model: torch.nn.Module, tokenizer, ex: TrainExample, config: Reranke
 
 def reranker_utilities(student: SentenceTransformer, examples: Sequence[TrainExample], config: RerankerConfig,
                        show_progress: bool = True) -> list[tuple[float, ...]]:
-    """Cross-fitted reranker utilities, one tuple per example (same candidate order): each fold of the
-    examples scored by a cross-encoder trained on the other folds. `student` is left unchanged."""
+    """Reranker utilities, one tuple per example (same candidate order): with one fold, scored by the
+    cross-encoder trained on them all; else each fold by a cross-encoder trained on the other folds. `student`
+    is left unchanged."""
     require(len(examples) >= config.folds, "RerankerConfig", "folds",
             f"needs at least one question per fold: {len(examples)} questions, {config.folds} folds")
     order = list(range(len(examples)))
@@ -155,7 +158,7 @@ def reranker_utilities(student: SentenceTransformer, examples: Sequence[TrainExa
     fold_of = {i: n % config.folds for n, i in enumerate(order)}
     out: list[tuple[float, ...] | None] = [None] * len(examples)
     for fold in range(config.folds):
-        train = [ex for i, ex in enumerate(examples) if fold_of[i] != fold]
+        train = [ex for i, ex in enumerate(examples) if fold_of[i] != fold or config.folds == 1]
         model = train_cross_encoder(student, train, replace(config, seed=config.seed + fold), show_progress)
         held_out = [i for i in range(len(examples)) if fold_of[i] == fold]
         for i in tqdm(held_out, desc=f"score fold {fold + 1}/{config.folds}", unit="q", disable=not show_progress):
@@ -174,9 +177,10 @@ def blend_utilities(examples: Sequence[TrainExample], reranker: Sequence[Sequenc
             for ex, scores in zip(examples, reranker)]
 
 
-def graded_examples(student: SentenceTransformer, examples: Sequence[TrainExample], mix: float, tau_t: float,
-                    seed: int, show_progress: bool = True) -> tuple[list[TrainExample], float]:
+def graded_examples(student: SentenceTransformer, examples: Sequence[TrainExample], mix: float, folds: int,
+                    tau_t: float, seed: int, show_progress: bool = True) -> tuple[list[TrainExample], float]:
     """What train_student trains on with `reranker_mix` > 0: the blended examples, and the seconds it took."""
     started = time.perf_counter()
-    scores = reranker_utilities(student, examples, RerankerConfig(tau_t=tau_t, seed=seed), show_progress)
+    scores = reranker_utilities(student, examples, RerankerConfig(folds=folds, tau_t=tau_t, seed=seed),
+                                show_progress)
     return blend_utilities(examples, scores, mix), time.perf_counter() - started

@@ -64,8 +64,10 @@ class TrainConfig:
             encode.
         reranker_mix: share of a cross-encoder's graded scores in the utilities the student learns from (0: the
             teacher's own, the default). The cross-encoder is fitted to the teacher's utilities and scores each
-            question it did not train on (uae_core.training.reranker, FlagEmbedding issue #553). Costs about
-            one more training; not applied to `gold`.
+            question (uae_core.training.reranker, FlagEmbedding issue #553). Costs about one more training;
+            not applied to `gold`.
+        reranker_folds: 1: the cross-encoder scores the questions it trained on (smoothed by what it could
+            fit); >= 2: cross-fitted, each question scored by a cross-encoder that never saw it.
     """
 
     objective: Objective = "uae"
@@ -86,6 +88,7 @@ class TrainConfig:
     decisive_fraction: float = 1.0
     merge_shares: tuple[float, ...] = (0.0, 0.5)
     reranker_mix: float = 0.0
+    reranker_folds: int = 2
 
     def __post_init__(self) -> None:
         me = "TrainConfig"
@@ -107,6 +110,7 @@ class TrainConfig:
         require(all(0 <= s < 1 for s in self.merge_shares), me, "merge_shares",
                 f"each must be in [0, 1), got {list(self.merge_shares)}")
         require(0 <= self.reranker_mix <= 1, me, "reranker_mix", f"must be in [0, 1], got {self.reranker_mix}")
+        require(self.reranker_folds >= 1, me, "reranker_folds", f"must be at least 1, got {self.reranker_folds}")
         require(len(set(self.merge_shares)) == len(self.merge_shares), me, "merge_shares",
                 f"has a share twice: {list(self.merge_shares)}")
 
@@ -179,8 +183,8 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
     examples = examples_trained_on(examples, config)
     result = TrainResult(examples=len(examples))
     if config.reranker_mix > 0 and config.objective != "gold":
-        examples, result.reranker_seconds = graded_examples(model, examples, config.reranker_mix, config.tau_t,
-                                                            config.seed, show_progress)
+        examples, result.reranker_seconds = graded_examples(
+            model, examples, config.reranker_mix, config.reranker_folds, config.tau_t, config.seed, show_progress)
     result.signal_top_is_gold = signal_top_is_gold(examples)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
