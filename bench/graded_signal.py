@@ -57,6 +57,16 @@ def train_stage(args) -> None:
                       f"{record['reranker_seconds']} s)", flush=True)
 
 
+def chance_top_is_gold(domain: str, args) -> float:
+    """Of the labeled questions with gold among their candidates, the mean share of their candidates that are
+    gold: how often a signal that picks a candidate at random puts gold first."""
+    _, corpus = bench_results.load_domain(domain, args.size)
+    gold = {q.query_id: set(q.gold_passage_ids) for q in corpus.queries}
+    utilities = json.loads((args.results / "prepared" / f"{domain}.json").read_text())["utilities"]
+    shares = [len(gold[q] & set(u)) / len(u) for q, u in utilities.items() if gold[q] & set(u)]
+    return sum(shares) / len(shares)
+
+
 def doc_stage(args) -> None:
     lines = ["# A graded signal: the student distilled from a cross-encoder fitted to the teacher", "",
              f"Made by `bench/graded_signal.py` ({datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} cores, "
@@ -76,6 +86,11 @@ def doc_stage(args) -> None:
         groups: dict[tuple[float, int], list[dict]] = {}
         for r in records(args.workdir / "train" / domain, PREFIX):
             groups.setdefault((r["config"]["reranker_mix"], r["config"]["reranker_folds"]), []).append(r)
+        seeds = {r["run"]["seed"] for group in groups.values() for r in group}
+        teacher_rows = rows["UAE, reranker_mix 0 (the teacher's utilities)"]
+        if seeds and seeds != {r["run"]["seed"] for r in teacher_rows}:  # the paired comparison
+            rows[f"UAE, reranker_mix 0, seeds {','.join(map(str, sorted(seeds)))} only"] = [
+                r for r in teacher_rows if r["run"]["seed"] in seeds]
         for (mix, folds), group in sorted(groups.items()):
             how = "scored in-sample" if folds == 1 else f"cross-fitted, {folds} folds"
             rows[f"UAE, reranker_mix {mix:g} ({how})"] = group
@@ -86,7 +101,9 @@ def doc_stage(args) -> None:
                 return record["signal_top_is_gold"]
             return 1.0 if record["config"]["objective"] == "gold" else teacher_top
 
-        lines += [f"**{domain}**", "", *seed_table(domain, rows, lambda r: r["examples"], signal), ""]
+        lines += [f"**{domain}** (chance level of `signal top is gold`, a random candidate: "
+                  f"{chance_top_is_gold(domain, args):.1%})", "",
+                  *seed_table(domain, rows, lambda r: r["examples"], signal), ""]
     args.out.write_text("\n".join(lines))
     print(f"[doc] {args.out}")
 
