@@ -34,11 +34,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import results as bench_results  # noqa: E402  bench/results.py: its labels, its train_one, its records
-from students import records, seed_table  # noqa: E402
+from students import add_finals_args, finish_finals_args, records, seed_table  # noqa: E402
 
-from uae_assets.domains import data_dir  # noqa: E402
 from uae_core.training.examples import build_examples, teacher_decisiveness  # noqa: E402
-from uae_core.weights import DEFAULT_STUDENT  # noqa: E402
 
 
 def quartiles(prepared: dict, corpus) -> list[dict]:
@@ -162,25 +160,11 @@ def main(argv=None) -> int:
     ap.add_argument("--settings", type=json.loads, default={},
                     help="TrainConfig fields over the finals' (FINAL, then the domain's pinned ones), as JSON")
     ap.add_argument("--tag", help="names the --settings in the records (required with them)")
-    ap.add_argument("--results", type=Path, help="bench/results.py's workdir (default <data dir>/results/quick)")
-    ap.add_argument("--workdir", type=Path, help="default <data dir>/results/decisive")
-    ap.add_argument("--baseline", action="append", default=[], metavar="DOMAIN=DIR",
-                    help="a bench/results.py workdir whose finals are the domain's fraction-1 and hard-label rows "
-                         "(default --results), e.g. one trained with the domain's own settings")
-    ap.add_argument("--out", type=Path, default=REPO / "docs" / "decisive_questions.md")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--student", default=DEFAULT_STUDENT)
-    ap.add_argument("--embed-chunk", type=int, default=8)
+    add_finals_args(ap, "decisive", "fraction-1 and hard-label", REPO / "docs" / "decisive_questions.md")
     args = ap.parse_args(argv)
-    args.domains = args.domains.split(",")
     if args.settings and not args.tag:
         ap.error("--settings needs --tag (it names the records)")
-    args.results = args.results or data_dir() / "results" / "quick"
-    args.workdir = args.workdir or data_dir() / "results" / "decisive"
-    args.cache = data_dir() / "cache" / "embeddings"
-    args.baselines = {d: Path(p) for d, p in (b.split("=", 1) for b in args.baseline)}
-    args.size = replace(bench_results.SIZES["quick"], sweep=False)
-    args.tracking, args.quiet = "none", False
+    finish_finals_args(args, "decisive", replace(bench_results.SIZES["quick"], sweep=False))
     {"analyse": analyse_stage, "train": train_stage, "doc": doc_stage}[args.stage](args)
     return 0
 

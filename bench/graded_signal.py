@@ -30,10 +30,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import results as bench_results  # noqa: E402  bench/results.py: its labels, its train_one, its records
-from students import records, seed_table  # noqa: E402
-
-from uae_assets.domains import data_dir  # noqa: E402
-from uae_core.weights import DEFAULT_STUDENT  # noqa: E402
+from students import add_finals_args, finish_finals_args, records, seed_table  # noqa: E402
 
 PREFIX = "uae_reranker_mix-"
 
@@ -115,23 +112,9 @@ def main(argv=None) -> int:
     ap.add_argument("--mixes", type=float, nargs="+", default=[1.0])
     ap.add_argument("--folds", type=int, default=2, help="reranker_folds: 1 in-sample, >= 2 cross-fitted")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--results", type=Path, help="bench/results.py's workdir (default <data dir>/results/quick)")
-    ap.add_argument("--workdir", type=Path, help="default <data dir>/results/graded")
-    ap.add_argument("--baseline", action="append", default=[], metavar="DOMAIN=DIR",
-                    help="a bench/results.py workdir whose finals are the domain's mix-0 and hard-label rows "
-                         "(default --results), e.g. one trained with the domain's own settings")
-    ap.add_argument("--out", type=Path, default=REPO / "docs" / "graded_signal.md")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--student", default=DEFAULT_STUDENT)
-    ap.add_argument("--embed-chunk", type=int, default=8)
+    add_finals_args(ap, "graded", "mix-0 and hard-label", REPO / "docs" / "graded_signal.md")
     args = ap.parse_args(argv)
-    args.domains = args.domains.split(",")
-    args.results = args.results or data_dir() / "results" / "quick"
-    args.workdir = args.workdir or data_dir() / "results" / "graded"
-    args.cache = data_dir() / "cache" / "embeddings"
-    args.baselines = {d: Path(p) for d, p in (b.split("=", 1) for b in args.baseline)}
-    args.size = replace(bench_results.SIZES["quick"], sweep=False)
-    args.tracking, args.quiet = "none", False
+    finish_finals_args(args, "graded", replace(bench_results.SIZES["quick"], sweep=False))
     {"train": train_stage, "doc": doc_stage}[args.stage](args)
     return 0
 

@@ -3,6 +3,7 @@ encoder's scores (computed once per workdir), so every bench compares students t
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Callable
@@ -70,3 +71,32 @@ def seed_table(domain: str, rows: dict[str, list[dict]], trained_on: Callable[[d
         seconds = f"{np.mean([r['train_seconds'] for r in group]):.0f} ({group[0]['device']})"
         lines.append(f"| {name} | {seeds} | {trained_on(group[0])} | {''.join(cells)}{seconds} |")
     return lines
+
+
+def add_finals_args(ap: argparse.ArgumentParser, name: str, rows: str, page: Path) -> None:
+    """The arguments of a bench that trains beside bench/results.py's finals (its labels, its train_one):
+    where the finals are, where this bench's records go (<data dir>/results/`name`) and its page."""
+    from uae_core.weights import DEFAULT_STUDENT
+
+    ap.add_argument("--results", type=Path, help="bench/results.py's workdir (default <data dir>/results/quick)")
+    ap.add_argument("--workdir", type=Path, help=f"default <data dir>/results/{name}")
+    ap.add_argument("--baseline", action="append", default=[], metavar="DOMAIN=DIR",
+                    help=f"a bench/results.py workdir whose finals are the domain's {rows} rows (default --results), "
+                         "e.g. one trained with the domain's own settings")
+    ap.add_argument("--out", type=Path, default=page)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--student", default=DEFAULT_STUDENT)
+    ap.add_argument("--embed-chunk", type=int, default=8)
+
+
+def finish_finals_args(args: argparse.Namespace, name: str, size) -> None:
+    """Defaults and what train_one reads besides: no MLflow, bench/results.py's quick size without a sweep."""
+    from uae_assets.domains import data_dir
+
+    args.domains = args.domains.split(",")
+    args.results = args.results or data_dir() / "results" / "quick"
+    args.workdir = args.workdir or data_dir() / "results" / name
+    args.cache = data_dir() / "cache" / "embeddings"
+    args.baselines = {d: Path(p) for d, p in (b.split("=", 1) for b in args.baseline)}
+    args.size = size
+    args.tracking, args.quiet = "none", False
