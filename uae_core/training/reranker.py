@@ -17,6 +17,8 @@ utility InfoNCE's margin keeps its meaning) and blended with the teacher's:
 Example:
     from uae_core.retrieval.encoder import load_student
     from uae_core.training.examples import TrainExample
+from uae_core.training.losses import kl_distillation_loss
+from uae_core.training.schedule import warmup_then_decay
     ex = [TrainExample(f"q{i}", ("a", "b"), (f"answer {i}", "other"), (1.0, 0.0), (True, False))
           for i in range(4)]
     scores = reranker_utilities(load_student("packaged:all-MiniLM-L6-v2"), ex, RerankerConfig(folds=2))
@@ -39,6 +41,8 @@ from transformers import AutoModelForSequenceClassification
 
 from uae_core.checks import require
 from uae_core.training.examples import TrainExample
+from uae_core.training.losses import kl_distillation_loss
+from uae_core.training.schedule import warmup_then_decay
 
 
 @dataclass(frozen=True)
@@ -110,21 +114,20 @@ def train_cross_encoder(student: SentenceTransformer, examples: Sequence[TrainEx
     rng = random.Random(config.seed)
     batches = math.ceil(len(examples) / config.batch_queries)
     total = batches * config.epochs
-    warmup = max(1, int(total * config.warmup_fraction))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+    schedule = warmup_then_decay(optimizer, total, config.warmup_fraction)
     bar = tqdm(total=total, desc="train reranker", unit="step", disable=not show_progress)
     for _ in range(config.epochs):
         rng.shuffle(order)
         for b in range(batches):
             batch = [examples[i] for i in order[b * config.batch_queries:(b + 1) * config.batch_queries]]
             logits = pair_logits(model, tokenizer, _pairs(batch), config.max_seq_length, config.chunk_pairs)
-            loss = torch.zeros((), device=model.device)
-            for ex, part in zip(batch, logits.split([len(ex.passages) for ex in batch]), strict=True):
-                target = torch.softmax(torch.tensor(ex.utilities, device=model.device) / config.tau_t, dim=0)
-                loss = loss + torch.nn.functional.kl_div(torch.log_softmax(part, dim=0), target,
-                                                         reduction="sum") / len(batch)
+            sizes = [len(ex.passages) for ex in batch]
+            mask = torch.arange(max(sizes)) < torch.tensor(sizes)[:, None]
+            utilities = torch.zeros(mask.shape)
+            utilities[mask] = torch.tensor([u for ex in batch for u in ex.utilities])
+            scores = torch.zeros(mask.shape, device=model.device).masked_scatter(mask.to(model.device), logits)
+            loss = kl_distillation_loss(scores, utilities.to(model.device), config.tau_t, mask.to(model.device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

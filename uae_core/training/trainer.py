@@ -26,6 +26,7 @@ from uae_core.retrieval.encoder import embed_with_grad
 from uae_core.training.examples import TrainExample, most_decisive, signal_top_is_gold
 from uae_core.training.losses import gold_infonce_loss, kl_distillation_loss, utility_infonce_loss
 from uae_core.training.reranker import graded_examples
+from uae_core.training.schedule import warmup_then_decay
 
 Objective = Literal["uae", "kl", "umi", "gold"]
 OBJECTIVES = get_args(Objective)
@@ -194,10 +195,8 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
     model.train()
     batches_per_epoch = math.ceil(len(examples) / config.batch_queries)
     total = batches_per_epoch * config.epochs
-    warmup = max(1, int(total * config.warmup_fraction))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+    schedule = warmup_then_decay(optimizer, total, config.warmup_fraction)
     order = list(range(len(examples)))
     rng = random.Random(config.seed)
     bar = tqdm(total=total, desc=f"train ({config.objective})", unit="step", disable=not show_progress)
