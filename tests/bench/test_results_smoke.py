@@ -152,7 +152,8 @@ def test_bench_trains_without_dagster_or_mlflow_and_finals_use_the_sweeps_choice
     mixed = json.loads((tmp_path / "data/results/graded/train/alpha/uae_reranker_mix-0.5,folds-2_seed-0.json")
                        .read_text())
     assert mixed["config"]["reranker_mix"] == 0.5 and mixed["config"]["tau_s"] == 0.07  # the domain's own
-    assert 0 < mixed["reranker_seconds"] < mixed["train_seconds"] and mixed["examples"] == record["examples"]
+    # both rounded to 0.1 s in the record: with tiny models they can tie
+    assert 0 < mixed["reranker_seconds"] <= mixed["train_seconds"] and mixed["examples"] == record["examples"]
     doc = (tmp_path / "graded.md").read_text()
     assert "| UAE, reranker_mix 0.5 (cross-fitted, 2 folds) | 0 |" in doc
     assert "| UAE, reranker_mix 0 (the teacher's utilities) | 0 |" in doc
