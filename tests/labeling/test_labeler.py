@@ -100,38 +100,3 @@ def test_an_edited_paragraph_is_relabeled_under_its_old_id(tmp_path, teacher):
         assert store.count(teacher.teacher_id) == TOTAL  # replaced, not duplicated
     assert stats.pairs_labeled_now == uses_p2 > 0 and stats.pairs_reused == TOTAL - uses_p2
     assert stats.baselines_labeled_now == 0  # questions and answers did not change
-
-
-def test_yes_no_drop_labels_a_bare_yes_no_question_by_question_likelihood(tmp_path, tiny_teacher_dir):
-    from uae_core.labeling.answers import answers_for
-    from uae_core.labeling.teacher import ScoreRequest
-
-    yes_no = {"q0": dataclasses.replace(QUERIES["q0"], answers=("Yes.", "no"), extractive_answers=("", "")),
-              "q1": dataclasses.replace(QUERIES["q1"], answers=("No", "topic 1 is covered"),
-                                        extractive_answers=("", ""))}
-    queries = {**QUERIES, **yes_no}
-    assert answers_for(queries["q0"], "first") == ["Yes."]  # the default scores it, as the design says
-    assert answers_for(queries["q0"], "average", "drop") == []
-    assert answers_for(queries["q1"], "first", "drop") == ["topic 1 is covered"]  # the first with content
-    scoring = load_teacher(TeacherConfig(model=str(tiny_teacher_dir)), cache_dir="unused")
-    dropping = load_teacher(TeacherConfig(model=str(tiny_teacher_dir), yes_no_answers="drop"), cache_dir="unused")
-    # The default leaves the id as it was before the knob existed (stored labels stay valid); drop is new.
-    assert "yes_no_answers" not in scoring.config.scoring_fields()
-    assert dropping.teacher_id != scoring.teacher_id
-    db = tmp_path / "labels.duckdb"
-    with LabelStore.open(db) as store:
-        label_candidates(scoring, store, SETS, queries, PASSAGES, show_progress=False)
-        stats = label_candidates(dropping, store, SETS, queries, PASSAGES, show_progress=False)
-        scored, dropped = store.utilities(scoring.teacher_id), store.utilities(dropping.teacher_id)
-    assert stats.pairs_labeled_now == TOTAL  # a new teacher_id: its own labels, the old ones kept
-    for s in SETS:  # only the yes/no questions are labeled otherwise
-        same = all(dropped[s.query_id][p] == pytest.approx(scored[s.query_id][p], abs=1e-5) for p in s.passage_ids)
-        assert same == (s.query_id not in yes_no)
-    q0 = queries["q0"]  # no answer with content left: log p(question | passage) - log p(question)
-    (with_p, _), (without, _) = dropping.score([ScoreRequest("question", q0.question, passage=PASSAGES["p0"].text),
-                                                ScoreRequest("question", q0.question)])
-    assert dropped["q0"]["p0"] == pytest.approx(with_p - without, abs=1e-5)
-    q1, answer = queries["q1"], "topic 1 is covered"  # scored on its second annotator's answer
-    (with_p, _), (without, _) = dropping.score([ScoreRequest("answer", q1.question, answer, PASSAGES["p1"].text),
-                                                ScoreRequest("answer", q1.question, answer)])
-    assert dropped["q1"]["p1"] == pytest.approx(with_p - without, abs=1e-5)

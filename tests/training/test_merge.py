@@ -8,6 +8,7 @@ from tests.training.test_trainer import TOPICS, _examples
 from uae_core.data import Passage, Query
 from uae_core.evaluation.compare import dev_metrics
 from uae_core.retrieval.encoder import load_student
+from uae_core.training.examples import training_code_digest
 from uae_core.training.merge import best_share, choose_merge, dev_score, merge_weights, snapshot
 from uae_core.training.trainer import TrainConfig, train_student
 
@@ -105,7 +106,8 @@ def test_distill_registers_the_dev_chosen_merge_and_logs_every_share(tmp_path, t
     assert result.dev_metrics == merge.dev_metrics and dev_score(merge.dev_metrics) == merge.scores[merge.share]
     run = client.get_run(result.run_id)
     assert run.data.metrics["merge_share"] == merge.share
-    assert run.data.params["trained_queries"] == run.data.params["train_queries"] == str(len(_examples()))
+    assert run.data.params["train_queries"] == str(len(_examples()))
+    assert run.data.tags["training_code"] == training_code_digest()  # what the training key's code part is
     assert run.data.metrics["dev_map"] == pytest.approx(merge.dev_metrics["map"])
     history = {m.step: m.value for m in client.get_metric_history(result.run_id, "merge_dev_score")}
     assert history == pytest.approx({0: merge.scores[0.0], 50: merge.scores[0.5], 90: merge.scores[0.9]})

@@ -6,7 +6,7 @@ import pytest
 from uae_core.data import Passage, Query
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.retrieval.encoder import encode, load_student
-from uae_core.training.examples import TrainExample, build_examples, most_decisive, teacher_decisiveness
+from uae_core.training.examples import TrainExample, build_examples
 from uae_core.training.trainer import OBJECTIVES, TrainConfig, batch_loss, train_student
 
 TOPICS = ["graph neural networks", "speech recognition", "machine translation", "sentiment lexicons",
@@ -68,31 +68,9 @@ def test_build_examples_joins_labels_and_drops_unlabeled():
     assert examples[0].is_gold == (False, True)
 
 
-def _with_utilities(utilities):
-    return TrainExample("Q?", tuple(f"p{i}" for i in range(len(utilities))), tuple("x" for _ in utilities),
-                        tuple(utilities), (False,) * len(utilities))
-
-
-def test_most_decisive_keeps_the_questions_with_the_widest_top_gap_in_order():
-    examples = [_with_utilities(u) for u in ([1.0, 0.9, 0.0], [3.0, 0.5, 0.4], [0.2, 0.1, 0.15], [2.0, -1.0, 1.0])]
-    assert [teacher_decisiveness(ex) for ex in examples] == pytest.approx([0.1, 2.5, 0.05, 1.0])
-    assert most_decisive(examples, 0.5) == [examples[1], examples[3]]  # original order, not by gap
-    assert most_decisive(examples, 1.0) == examples
-    assert most_decisive(examples, 0.01) == [examples[1]]  # at least one
-
-
-def test_decisive_fraction_trains_on_fewer_questions_but_not_for_the_hard_label_baseline(tiny_student_dir):
+def test_train_result_counts_the_questions_trained_on(tiny_student_dir):
     examples = _examples()
-    config = dict(epochs=1, batch_queries=2, learning_rate=1e-4, max_seq_length=32, decisive_fraction=0.5)
-    uae = train_student(load_student(str(tiny_student_dir), max_seq_length=32), examples, TrainConfig(**config),
-                        show_progress=False)
-    gold = train_student(load_student(str(tiny_student_dir), max_seq_length=32), examples,
-                         TrainConfig(objective="gold", **config), show_progress=False)
-    assert (uae.examples, uae.steps) == (3, 2)
-    assert (gold.examples, gold.steps) == (6, 3)
-
-
-@pytest.mark.parametrize("fraction", [0.0, 1.5])
-def test_train_config_rejects_a_decisive_fraction_outside_0_1(fraction):
-    with pytest.raises(ValueError, match="decisive_fraction"):
-        TrainConfig(decisive_fraction=fraction)
+    result = train_student(load_student(str(tiny_student_dir), max_seq_length=32), examples,
+                           TrainConfig(epochs=1, batch_queries=2, learning_rate=1e-4, max_seq_length=32),
+                           show_progress=False)
+    assert (result.trained_queries, result.steps) == (6, 3)

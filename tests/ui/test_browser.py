@@ -185,7 +185,7 @@ def test_asset_metadata_links_to_the_mlflow_run(ui, page):
     model_link = page.get_by_role("link", name=f"{ui.mlflow.url}/#/models/uae-encoder-good/versions/1", exact=True)
     expect(model_link).to_be_visible()
     expect(page.get_by_text("models:/uae-encoder-good/1", exact=True)).to_be_visible()
-    for key in ("merge_share", "merge_dev_scores", "trained_queries"):  # merge share, its dev scores, questions trained
+    for key in ("merge_share", "merge_dev_scores", "train_queries"):  # merge share, its dev scores, questions trained
         expect(page.get_by_text(key, exact=True)).to_be_visible()
     scroll_to_top(page.get_by_text("Metadata", exact=True).first)
     ui.shots(page, "ui_dagster_asset_metadata")

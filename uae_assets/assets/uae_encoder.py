@@ -60,14 +60,10 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
                 "merge_share": run.data.metrics.get("merge_share", 0.0),
                 **{f"dev_{k}": round(v, 4) for k, v in encoder.dev_metrics.items()}, **settings}
     if result.train is not None:
-        metadata.update({"trained_queries": result.train.examples, "steps": result.train.steps,
+        metadata.update({"steps": result.train.steps,
                          "train_seconds": round(result.train.seconds, 1),
                          "final_epoch_loss": round(result.train.epoch_losses[-1], 5),
                          "promotion": result.decision.describe()})
-        if result.train.reranker_seconds:
-            metadata["reranker_seconds"] = round(result.train.reranker_seconds, 1)
-        if result.train.signal_top_is_gold is not None:
-            metadata["signal_top_is_gold"] = round(result.train.signal_top_is_gold, 4)
     if result.merge is not None and len(result.merge.scores) > 1:
         metadata["merge_dev_scores"] = {f"{share:g}": None if score is None else round(score, 4)
                                         for share, score in result.merge.scores.items()}

@@ -25,7 +25,6 @@ from uae_core.labeling.prompts import PromptBuilder, split_template
 from uae_core.weights import DEFAULT_TEACHER, resolve_teacher, teacher_fingerprint
 
 AnswerPolicy = Literal["first", "average", "first_extractive", "average_extractive"]
-YesNoPolicy = Literal["drop", "score"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +48,6 @@ class TeacherConfig:
             variants score the annotator's extractive spans where given.
         without_answers: questions with no reference answer: `question_likelihood` labels them with
             log p(question | passage) - log p(question); `skip` leaves them unlabeled.
-        yes_no_answers: `score` a bare Yes or No reference answer like any answer (the design's rule), or
-            `drop` it: the question is labeled by its other annotators' answers, else as one without an
-            answer (see without_answers). p("Yes" | passage) hardly says which passage holds the evidence:
-            on qasper's 67 yes/no train questions with the evidence among K = 8 candidates, the teacher's
-            top passage was the evidence for 7.5 % with `score` (below chance), 58.2 % with `drop`; yet
-            students distilled from 400 questions (60 yes/no) scored alike, `score` a hair ahead (test R@1
-            0.152 vs 0.150, 3 seeds each; docs/yes_no.md), so the default stays `score`.
         batch_size: sequences per forward pass (does not change the labels).
         dtype: `float32` (bf16 is ~6x slower on CPUs without AMX).
     """
@@ -72,7 +64,6 @@ class TeacherConfig:
     add_bos: bool = False
     answer_policy: AnswerPolicy = "first"
     without_answers: Literal["question_likelihood", "skip"] = "question_likelihood"
-    yes_no_answers: YesNoPolicy = "score"
     batch_size: int = 8
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
 
@@ -81,7 +72,6 @@ class TeacherConfig:
         require_choice(self.backend, ("transformers", "vllm"), me, "backend")
         require_choice(self.answer_policy, get_args(AnswerPolicy), me, "answer_policy")
         require_choice(self.without_answers, ("question_likelihood", "skip"), me, "without_answers")
-        require_choice(self.yes_no_answers, get_args(YesNoPolicy), me, "yes_no_answers")
         require_choice(self.dtype, ("float32", "bfloat16", "float16"), me, "dtype")
         for name in ("max_passage_tokens", "max_question_tokens", "max_answer_tokens", "batch_size"):
             require(getattr(self, name) >= 1, me, name, f"must be at least 1, got {getattr(self, name)}")
@@ -96,15 +86,10 @@ class TeacherConfig:
                 "must not contain {passage}")
 
     def scoring_fields(self) -> dict:
-        """What changes the labels (not the model name, which the id carries, or the batch size).
-
-        `yes_no_answers` at its default (`score`, what the labels were before the knob existed) is left
-        out, so those teacher_ids, and the labels stored under them, stay valid."""
+        """What changes the labels (not the model name, which the id carries, or the batch size)."""
         d = asdict(self)
         for k in ("model", "batch_size"):
             d.pop(k)
-        if d["yes_no_answers"] == "score":
-            d.pop("yes_no_answers")
         return d
 
 

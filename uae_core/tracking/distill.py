@@ -32,11 +32,9 @@ from uae_core.tracking.registry import (
     register_version,
 )
 from uae_core.tracking.runs import experiment_id, experiment_name, git_commit, log_dataset
-from uae_core.training.examples import TrainExample, training_key
+from uae_core.training.examples import TrainExample, training_code_digest, training_key
 from uae_core.training.merge import MergeChoice, train_and_merge
-from uae_core.training.trainer import TrainConfig, TrainResult, examples_trained_on
-
-CODE_VERSION = "1"  # bump when training or registration changes what a training_key stands for
+from uae_core.training.trainer import TrainConfig, TrainResult
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,8 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             evaluate_dev: Callable[[object], dict[str, float]] | None = None, promotion_metric: str = "map",
             on_step: Callable[[int, int], None] | None = None, show_progress: bool = True) -> DistillResult:
     """Train `base_model` (in place) on `examples` unless a registered version had the same inputs."""
-    key = training_key(examples, config, weights_digest(base_model), CODE_VERSION)
+    code = training_code_digest()
+    key = training_key(examples, config, weights_digest(base_model), code)
     if tracking.register:
         existing = find_version(tracking.client, tracking.domain, "training_key", key)
         if existing is not None:
@@ -82,16 +81,15 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             encoder = RegisteredEncoder(f"models:/{model_name(tracking.domain)}/{existing.version}",
                                         str(existing.version), existing.run_id, config.max_seq_length, True, dev)
             return DistillResult(existing.run_id, key, encoder, dev_metrics=dev)
-    tags = {"domain": tracking.domain, "code_version": CODE_VERSION, "git_commit": git_commit(),
+    tags = {"domain": tracking.domain, "training_code": code, "git_commit": git_commit(),
             "training_key": key, "objective": config.objective, **tracking.tags}
     exp = experiment_id(tracking.experiment or experiment_name(tracking.domain), tracking.artifact_root)
     if tracking.parent_run_id:
         tags["mlflow.parentRunId"] = tracking.parent_run_id  # nested under it (also when it is not active here)
-    trained_on = len(examples_trained_on(examples, config))
-    total_steps = config.epochs * -(-trained_on // config.batch_queries)
+    total_steps = config.epochs * -(-len(examples) // config.batch_queries)
     with mlflow.start_run(experiment_id=exp, run_name=f"{tracking.domain}-{config.objective}", tags=tags,
                           nested=tracking.parent_run_id is not None) as run:
-        mlflow.log_params({**asdict(config), "train_queries": len(examples), "trained_queries": trained_on,
+        mlflow.log_params({**asdict(config), "train_queries": len(examples),
                            "candidates_k": max((len(ex.passage_ids) for ex in examples), default=0)})
         if tracking.dataset is not None:
             log_dataset(tracking.domain, *tracking.dataset)
@@ -105,10 +103,6 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
                                         show_progress=show_progress)
         for epoch, loss in enumerate(result.epoch_losses):
             mlflow.log_metric("epoch_loss", loss, step=epoch)
-        if result.reranker_seconds:
-            mlflow.log_metric("reranker_seconds", result.reranker_seconds)
-        if result.signal_top_is_gold is not None:
-            mlflow.log_metric("signal_top_is_gold", result.signal_top_is_gold)
         dev = merge.dev_metrics
         mlflow.log_metrics({f"dev_{k.replace('@', '_at_')}": v for k, v in dev.items()})
         log_merge(merge)

@@ -3,16 +3,20 @@ trainings had the same inputs (so a registered version can be reused instead of 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uae_core.labeling.candidates import CandidateSet
 
 if TYPE_CHECKING:
     from uae_core.training.trainer import TrainConfig
+
+TRAINING_CODE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -40,32 +44,16 @@ def build_examples(candidate_sets: Sequence[CandidateSet], utilities: dict[str, 
     return out
 
 
-def teacher_decisiveness(example: TrainExample) -> float:
-    """How clearly the teacher prefers one candidate: best utility minus the runner-up's. On qasper's K = 8
-    labels the quarter of questions with the largest gap have gold evidence as the teacher's top candidate
-    83 % of the time, the lower half 5 % (docs/decisive_questions.md): a small gap mostly means that no
-    candidate helped, not a graded preference."""
-    top = sorted(example.utilities, reverse=True)
-    return top[0] - top[1] if len(top) > 1 else 0.0
-
-
-def signal_top_is_gold(examples: Sequence[TrainExample]) -> float | None:
-    """Of the examples with gold evidence among their candidates, the share whose highest utility is gold: how
-    often the signal a student learns from points at the evidence (read only to report; None without gold)."""
-    judged = [ex.is_gold[max(range(len(ex.utilities)), key=ex.utilities.__getitem__)]
-              for ex in examples if any(ex.is_gold)]
-    return sum(judged) / len(judged) if judged else None
-
-
-def most_decisive(examples: Sequence[TrainExample], fraction: float) -> list[TrainExample]:
-    """The `fraction` of examples whose teacher is most decisive (teacher_decisiveness), in their original
-    order; at least one. fraction 1 keeps every example."""
-    if fraction >= 1 or not examples:
-        return list(examples)
-    keep = max(1, round(len(examples) * fraction))
-    ranked = sorted(range(len(examples)), key=lambda i: (-teacher_decisiveness(examples[i]), i))
-    chosen = set(ranked[:keep])
-    return [ex for i, ex in enumerate(examples) if i in chosen]
+def training_code_digest(root: Path = TRAINING_CODE) -> str:
+    """A digest of the code that decides what a training produces: every module under uae_core/training (the
+    trainer, the losses, the examples, the merge) and the student's forward pass (retrieval/encoder.py).
+    Parsed first (ast), so comments and formatting do not count but any change to a loss body does: a
+    registered version is never reused for code that would train a different model."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")) + [root.parent / "retrieval" / "encoder.py"]:
+        digest.update(str(path.relative_to(root.parent)).encode())
+        digest.update(ast.dump(ast.parse(path.read_text(), str(path))).encode())
+    return digest.hexdigest()[:16]
 
 
 def training_key(examples: Sequence[TrainExample], config: TrainConfig, base_fingerprint: str,

@@ -23,9 +23,8 @@ from tqdm.auto import tqdm
 
 from uae_core.checks import require, require_choice
 from uae_core.retrieval.encoder import embed_with_grad
-from uae_core.training.examples import TrainExample, most_decisive, signal_top_is_gold
+from uae_core.training.examples import TrainExample
 from uae_core.training.losses import gold_infonce_loss, kl_distillation_loss, utility_infonce_loss
-from uae_core.training.reranker import graded_examples
 from uae_core.training.schedule import warmup_then_decay
 
 Objective = Literal["uae", "kl", "umi", "gold"]
@@ -53,22 +52,11 @@ class TrainConfig:
         gradient_checkpointing: trade compute for memory (~3x less activation memory).
         embed_chunk_size: texts per forward pass, length-sorted (less padding: bench/train_step.py).
         seed: shuffling and initialisation seed.
-        decisive_fraction: train on this share of the labeled questions, those whose teacher prefers one
-            candidate most clearly (best minus second-best utility: training.examples.most_decisive); the rest
-            are mostly questions whose candidates hold nothing the teacher finds useful. 1 keeps all (the
-            default: half matched qasper's test R@1 at half the steps and lost on covidqa's, one seed each,
-            docs/decisive_questions.md). Not applied to `gold`.
         merge_shares: after training, shares of the way back to the base weights to try (weight-space
             ensembling, WiSE-FT; uae_core.training.merge): the one with the best dev score is kept (the first
             when there is no dev split). 0 is the plain student. The best share depends on the domain: qasper
             dev and test preferred 0.5, covidqa 0 (docs/weight_merge*.md); each extra share costs one corpus
             encode.
-        reranker_mix: share of a cross-encoder's graded scores in the utilities the student learns from (0: the
-            teacher's own, the default). The cross-encoder is fitted to the teacher's utilities and scores each
-            question (uae_core.training.reranker, FlagEmbedding issue #553). Costs about one more training;
-            not applied to `gold`.
-        reranker_folds: 1: the cross-encoder scores the questions it trained on (smoothed by what it could
-            fit); >= 2: cross-fitted, each question scored by a cross-encoder that never saw it.
     """
 
     objective: Objective = "uae"
@@ -86,10 +74,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     embed_chunk_size: int = 8
     seed: int = 0
-    decisive_fraction: float = 1.0
     merge_shares: tuple[float, ...] = (0.0, 0.5)
-    reranker_mix: float = 0.0
-    reranker_folds: int = 2
 
     def __post_init__(self) -> None:
         me = "TrainConfig"
@@ -104,14 +89,10 @@ class TrainConfig:
         require(0 <= self.lam <= 1, me, "lam", f"must be in [0, 1], got {self.lam}")
         require(self.max_seq_length >= 8, me, "max_seq_length", f"must be at least 8, got {self.max_seq_length}")
         require(self.embed_chunk_size >= 1, me, "embed_chunk_size", f"must be at least 1, got {self.embed_chunk_size}")
-        require(0 < self.decisive_fraction <= 1, me, "decisive_fraction",
-                f"must be in (0, 1], got {self.decisive_fraction}")
         object.__setattr__(self, "merge_shares", tuple(float(s) for s in self.merge_shares))  # a list from config
         require(len(self.merge_shares) >= 1, me, "merge_shares", "needs at least one share (0: the plain student)")
         require(all(0 <= s < 1 for s in self.merge_shares), me, "merge_shares",
                 f"each must be in [0, 1), got {list(self.merge_shares)}")
-        require(0 <= self.reranker_mix <= 1, me, "reranker_mix", f"must be in [0, 1], got {self.reranker_mix}")
-        require(self.reranker_folds >= 1, me, "reranker_folds", f"must be at least 1, got {self.reranker_folds}")
         require(len(set(self.merge_shares)) == len(self.merge_shares), me, "merge_shares",
                 f"has a share twice: {list(self.merge_shares)}")
 
@@ -119,10 +100,8 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     steps: int = 0
-    examples: int = 0  # questions trained on (after decisive_fraction)
+    trained_queries: int = 0  # questions trained on (examples with at least two labeled candidates)
     seconds: float = 0.0
-    reranker_seconds: float = 0.0  # of `seconds`: fitting and scoring the cross-encoders (reranker_mix > 0)
-    signal_top_is_gold: float | None = None  # signal_top_is_gold of what it trained on (reported, not used)
     epoch_losses: list[float] = field(default_factory=list)
 
 
@@ -167,12 +146,6 @@ def batch_loss(model: SentenceTransformer, batch: Sequence[TrainExample], config
     raise ValueError(f"objective must be one of {OBJECTIVES}, got {config.objective!r}")
 
 
-def examples_trained_on(examples: Sequence[TrainExample], config: TrainConfig) -> list[TrainExample]:
-    """The examples a training uses: the `decisive_fraction` most decisive (every one for `gold`, whose
-    examples carry no utilities)."""
-    return list(examples) if config.objective == "gold" else most_decisive(examples, config.decisive_fraction)
-
-
 def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], config: TrainConfig,
                   on_step: StepCallback | None = None, show_progress: bool = True) -> TrainResult:
     """AdamW with linear warm-up and decay; `on_step(step, {"loss", "lr", "epoch"})` after each step.
@@ -181,12 +154,7 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
     if not examples:
         raise ValueError("no training examples: label some candidate sets first")
     started = time.perf_counter()
-    examples = examples_trained_on(examples, config)
-    result = TrainResult(examples=len(examples))
-    if config.reranker_mix > 0 and config.objective != "gold":
-        examples, result.reranker_seconds = graded_examples(
-            model, examples, config.reranker_mix, config.reranker_folds, config.tau_t, config.seed, show_progress)
-    result.signal_top_is_gold = signal_top_is_gold(examples)
+    result = TrainResult(trained_queries=len(examples))
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     model.max_seq_length = config.max_seq_length
