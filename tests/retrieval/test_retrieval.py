@@ -1,9 +1,8 @@
-from dataclasses import replace
 
 import numpy as np
 
 from uae_core.data import Passage, Query
-from uae_core.labeling.candidates import build_candidate_sets, gold_recall, with_answers
+from uae_core.labeling.candidates import build_candidate_sets, gold_recall
 from uae_core.retrieval.bm25 import BM25Index
 from uae_core.retrieval.index import build_index, exact_search, load_index, save_index, search, top_k
 from uae_core.retrieval.ranking import merge_rankings, scope_rows
@@ -49,24 +48,6 @@ def test_gold_source_puts_every_gold_passage_among_the_candidates():
     with_gold = build_candidate_sets(passages, queries, 4, "corpus", {"dense": (p_emb, q_emb)}, ("gold", "bm25"))
     assert {"A::0::6", "A::0::7"} <= set(with_gold[0].passage_ids) and len(with_gold[0].passage_ids) == 4
     assert gold_recall(with_gold, queries) == 1.0
-
-
-def test_answer_source_finds_the_passage_the_answer_came_from_without_gold():
-    texts = ["cats purr when they are content", "cats are small mammals kept as pets",
-             "the transformer uses twelve attention heads", "dogs bark at strangers"]
-    passages = [Passage(f"A::0::{i}", "A", "s", t) for i, t in enumerate(texts)]
-    query = Query("q", "A", "what about the cats model", ("twelve attention heads",), ("",), ("A::0::2",), "train")
-    unanswered = replace(query, answers=())
-    bm25_only = build_candidate_sets(passages, [query], 1, "corpus", sources=("bm25",))
-    assert bm25_only[0].passage_ids != ("A::0::2",)  # the question's words point at the cat passages
-    hindsight = build_candidate_sets(passages, [query], 2, "corpus", sources=("answer", "bm25"))
-    assert hindsight[0].passage_ids[0] == "A::0::2" and gold_recall(hindsight, [query]) == 1.0
-    assert with_answers(query).question == "what about the cats model twelve attention heads"
-    # Gold is never read: the same set comes back with the gold annotation removed.
-    assert build_candidate_sets(passages, [replace(query, gold_passage_ids=())], 2, "corpus",
-                                sources=("answer", "bm25")) == hindsight
-    # A question without answers asks BM25 the question alone.
-    assert build_candidate_sets(passages, [unanswered], 1, "corpus", sources=("answer",)) == bm25_only
 
 
 def test_top_k_and_merge():

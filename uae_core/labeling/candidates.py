@@ -4,16 +4,16 @@ Candidates are the union of what existing retrievers (BM25 and the base encoder)
 round-robin, inside the question's scope. Their quality bounds what distillation can learn: a useful
 passage that no retriever surfaces is never labeled. `gold_recall` says how often gold evidence made it
 in. Where a domain has gold evidence, the `gold` source adds it to the set: the teacher still scores it
-like any other candidate, so utility (not the annotation) decides how much it counts. The `answer` source
-needs no annotation: BM25 queried with the question and its reference answers (which labeling needs
-anyway) finds the passages an answer was written from, the "hindsight" retriever of Paranjape et al.
-(2021). On qasper it lifts the share of train questions with gold evidence among 8 candidates from 37 %
-to 81 %, yet students distilled from those labels score level (docs/answer_candidates.md), so it is
-opt-in. Answers are only read for training questions; query time does not change.
+like any other candidate, so utility (not the annotation) decides how much it counts.
 
 Sets are sticky (`build_sticky`): when documents are added to a domain, an existing question keeps its
 labeled candidates instead of letting new passages displace some of them (in corpus scope that churn
 alone relabels about as many pairs as the new documents bring). New and changed questions get new sets.
+
+Re-distillation rounds (`champion` source): on top of each sticky set, the domain's current champion adds
+its own top-k passages that the set lacks: where the champion now ranks a passage high, the teacher says
+whether it helps (a hard negative if not). Only those pairs are new to the teacher; a new champion mines
+again, and the base sets stay as they were.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -32,7 +32,7 @@ from uae_core.data import Passage, Query, hash_order
 from uae_core.retrieval.encoder import cached_encode, encode, weights_digest
 from uae_core.retrieval.ranking import bm25_rank, dense_rank, merge_rankings, scope_rows
 
-Source = Literal["answer", "bm25", "dense", "champion", "gold"]
+Source = Literal["bm25", "dense", "champion", "gold"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,10 @@ class CandidateConfig:
         k: candidates per question (merged round-robin from the sources, without duplicates). 2 by
             default: at the main command's 800 pairs, 400 questions x 2 beat 200 x 4 on qasper dev and
             test (3 seeds each, docs/yes_no.md); more questions, not more candidates, is what helps there.
-        sources: `answer` (BM25 on the question plus its reference answers), `bm25`, `dense` (the base
-            encoder), `champion` (hard negatives mined by the domain's current champion, when it has one)
-            and/or `gold` (annotated evidence, where a domain has it; users have none, so not a default).
-            `answer` is not a default: it puts the passage an answer came from among the candidates far
-            more often (qasper K = 2: 70 % vs 24 %), yet the main command's student scored lower with it
-            and the K = 8 benchmark's level (docs/answer_candidates.md); at K = 2 it displaces one of the
-            base encoder's near misses, likely the more instructive negative.
+        sources: `bm25`, `dense` (the base encoder) and/or `gold` (annotated evidence, where a domain has
+            it; users have none, so not a default) make each question's K candidates; `champion` adds, on
+            top of them, up to k passages the domain's current champion ranks highest that the set lacks
+            (none before the first champion). The re-distill schedule's rounds add `champion`.
         scope: `document` or `corpus`; empty = the domain's scope from domains.yaml.
         label_budget: pairs the teacher may label: the first label_budget // k train questions are taken
             (0 = no budget).
@@ -74,7 +71,8 @@ class CandidateConfig:
     def __post_init__(self) -> None:
         me = "CandidateConfig"
         require(self.k >= 1, me, "k", f"must be at least 1, got {self.k}")
-        require(bool(self.sources), me, "sources", "name at least one of answer, bm25, dense, champion, gold")
+        require(bool(set(self.sources) - {"champion"}), me, "sources",
+                "name at least one of bm25, dense, gold (champion only adds to their sets)")
         for source in self.sources:
             require_choice(source, get_args(Source), me, "sources")
         require(len(set(self.sources)) == len(self.sources), me, "sources", f"{self.sources} repeats a source")
@@ -97,14 +95,14 @@ class CandidateResult:
     kept: int  # sets reused from the previous run (sticky)
     new: int
     gold_recall: float  # share of questions with gold whose candidates hold a gold passage
+    champion_mined: int = 0  # passages the champion added on top of the sets (the `champion` source)
 
 
 def build_candidate_sets(passages: Sequence[Passage], queries: Sequence[Query], k: int, scope: str,
                          embeddings: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
                          sources: Sequence[str] = ("bm25", "dense")) -> list[CandidateSet]:
-    """Top-k merged candidates per query. `embeddings` maps a dense source (`dense`: the base encoder,
-    `champion`: the current champion) to its (passage, query) embeddings; a `champion` source without
-    embeddings (no champion yet) is left out."""
+    """Top-k merged candidates per query. `embeddings` maps the `dense` source to the base encoder's
+    (passage, query) embeddings. `champion` is not a source here: build_sticky adds its passages."""
     embeddings = embeddings or {}
     allowed = scope_rows(passages, queries, scope)
     rankings: list[list[np.ndarray]] = []
@@ -114,21 +112,18 @@ def build_candidate_sets(passages: Sequence[Passage], queries: Sequence[Query], 
             row_of = {p.passage_id: i for i, p in enumerate(passages)}
             rankings.append([np.array([row_of[g] for g in q.gold_passage_ids if g in row_of], dtype=np.int64)
                              for q in queries])
-        elif source in ("bm25", "answer"):
+        elif source == "bm25":
             if bm25 is None:
                 from uae_core.retrieval.bm25 import BM25Index  # here: the rest of this module needs no bm25s
 
                 bm25 = BM25Index([p.text for p in passages])
-            asked = queries if source == "bm25" else [with_answers(q) for q in queries]
-            rankings.append(bm25_rank(bm25, asked, k, allowed))
-        elif source in ("dense", "champion"):
+            rankings.append(bm25_rank(bm25, queries, k, allowed))
+        elif source == "dense":
             if source not in embeddings:
-                if source == "champion":
-                    continue  # no champion yet: the first distillation mines with the base encoder alone
                 raise ValueError("the dense candidate source needs base-encoder embeddings")
             rankings.append(dense_rank(*embeddings[source], k, allowed))
         else:
-            raise ValueError(f"unknown candidate source {source!r}; use answer, bm25, dense, champion and/or gold")
+            raise ValueError(f"unknown candidate source {source!r}; use bm25, dense and/or gold")
     out = []
     for i, q in enumerate(queries):
         rows = merge_rankings([r[i] for r in rankings], k)
@@ -136,41 +131,51 @@ def build_candidate_sets(passages: Sequence[Passage], queries: Sequence[Query], 
     return out
 
 
-def with_answers(query: Query) -> Query:
-    """The query the `answer` source asks BM25: the question followed by its reference answers."""
-    return replace(query, question=" ".join((query.question, *query.answers)))
-
-
 def build_sticky(passages: Sequence[Passage], queries: Sequence[Query], config: CandidateConfig, scope: str,
                  base_encoder, state_path: str | Path, cache_dir: str | Path, champion=None) -> CandidateResult:
     """The candidate sets of the selected train questions, reusing still-valid sets recorded in
     `state_path` by the previous run (when `config.sticky`), and recording these for the next one.
-    `champion` (a student, or None) mines the `champion` source; a new champion means new sets."""
+    With the `champion` source and a `champion` (a student, or None before the first one), each set gets
+    the champion's mined passages on top (mine_with_champion); the base sets stay sticky across champions."""
     state_path = Path(state_path)
     train = select_train_queries(queries, config.question_cap)
     by_id = {p.passage_id: p for p in passages}
-    encoders = {"dense": base_encoder}
-    if champion is not None and "champion" in config.sources:
-        encoders["champion"] = champion
-    settings = {"k": config.k, "scope": scope, "sources": list(config.sources), "base": weights_digest(base_encoder),
-                "champion": weights_digest(champion) if "champion" in encoders else None}
+    base_sources = [s for s in config.sources if s != "champion"]
+    settings = {"k": config.k, "scope": scope, "sources": base_sources, "base": weights_digest(base_encoder)}
     previous = json.loads(state_path.read_text()) if config.sticky and state_path.is_file() else {}
     old_sets = previous.get("sets", {}) if previous.get("settings") == settings else {}
     kept = still_valid(old_sets, train, by_id)
     todo = [q for q in train if q.query_id not in kept]
     fresh: dict[str, CandidateSet] = {}
     if todo:
-        embeddings = {name: (cached_encode(model, [p.text for p in passages], cache_dir, show_progress=True),
-                             encode(model, [q.question for q in todo]))
-                      for name, model in encoders.items() if name in config.sources}
+        embeddings = {"dense": (cached_encode(base_encoder, [p.text for p in passages], cache_dir, show_progress=True),
+                                encode(base_encoder, [q.question for q in todo]))} if "dense" in base_sources else {}
         fresh = {c.query_id: c for c in build_candidate_sets(passages, todo, config.k, scope, embeddings,
-                                                             config.sources)}
+                                                             base_sources)}
     sets = [kept.get(q.query_id) or fresh[q.query_id] for q in train]
     # Sets of questions that dropped out of the cap are kept too: they are reusable if they come back.
     new_state = {**old_sets, **snapshot(sets, {q.query_id: q for q in train}, by_id)}
     state_path.parent.mkdir(parents=True, exist_ok=True)
     state_path.write_text(json.dumps({"settings": settings, "sets": new_state}))
-    return CandidateResult(sets, len(kept), len(fresh), gold_recall(sets, train))
+    mined = 0
+    if champion is not None and "champion" in config.sources:
+        sets, mined = mine_with_champion(sets, passages, train, champion, config.k, scope, cache_dir)
+    return CandidateResult(sets, len(kept), len(fresh), gold_recall(sets, train), mined)
+
+
+def mine_with_champion(sets: Sequence[CandidateSet], passages: Sequence[Passage], queries: Sequence[Query],
+                       champion, k: int, scope: str, cache_dir: str | Path) -> tuple[list[CandidateSet], int]:
+    """Each set followed by up to k of the champion's top-ranked passages it lacks (in the champion's
+    order), and how many passages were added. Embeddings are cached by the champion's weights."""
+    allowed = scope_rows(passages, queries, scope)
+    ranked = dense_rank(cached_encode(champion, [p.text for p in passages], cache_dir, show_progress=True),
+                        encode(champion, [q.question for q in queries]), 2 * k, allowed)
+    out, added = [], 0
+    for c, rows in zip(sets, ranked):
+        new = [pid for pid in (passages[r].passage_id for r in rows) if pid not in c.passage_ids][:k]
+        added += len(new)
+        out.append(CandidateSet(c.query_id, c.passage_ids + tuple(new)))
+    return out, added
 
 
 def text_sha(text: str) -> str:

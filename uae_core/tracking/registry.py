@@ -152,3 +152,15 @@ def champion_uri(client: MlflowClient, domain: str) -> str | None:
         return f"models:/{model_name(domain)}/{client.get_model_version_by_alias(model_name(domain), CHAMPION).version}"
     except MlflowException:
         return None
+
+
+def champion_encoder(client: MlflowClient, domain: str) -> RegisteredEncoder | None:
+    """The domain's current champion as a RegisteredEncoder (what the `champion` candidate source mines
+    with), None when there is none."""
+    uri = champion_uri(client, domain)
+    if uri is None:
+        return None
+    version = uri.rsplit("/", 1)[1]
+    run_id = client.get_model_version(model_name(domain), version).run_id
+    max_seq_length = int(client.get_run(run_id).data.params.get("max_seq_length", 256))
+    return RegisteredEncoder(uri, version, run_id, max_seq_length)
