@@ -106,7 +106,15 @@ def test_runs_carry_and_assets_apply_the_domain_settings(tmp_path, monkeypatch, 
                                      repository_def=defs.get_repository_def())
     requests = {r.partition_key: r for r in redistill_schedule.evaluate_tick(context).run_requests}
     assert set(requests) == {"alpha", "beta"}
-    assert requests["alpha"].run_config == domain_settings(get_domain("alpha")) and not requests["beta"].run_config
+    # A round adds the champion source to the domain's own settings (and to the code defaults' sources).
+    pinned = domain_settings(get_domain("alpha"))["ops"]
+    alpha_ops = requests["alpha"].run_config["ops"]
+    assert {op: e for op, e in alpha_ops.items() if op != "candidate_sets"} == \
+        {op: e for op, e in pinned.items() if op != "candidate_sets"}
+    assert alpha_ops["candidate_sets"]["config"] == {**pinned["candidate_sets"]["config"],
+                                                     "sources": ["bm25", "dense", "champion"]}
+    assert requests["beta"].run_config == {"ops": {"candidate_sets": {"config": {
+        "sources": ["bm25", "dense", "champion"]}}}}
 
     # A run with no ops config (as declarative automation launches): the asset applies the domain's settings.
     subset = job.get_subset(asset_selection={AssetKey(k) for k in ("raw_corpus", "passages", "queries",

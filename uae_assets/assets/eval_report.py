@@ -1,6 +1,7 @@
 """eval_report: BM25, the base encoder and UAE side by side on held-out questions, logged to MLflow."""
 
 import time
+from dataclasses import replace
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
@@ -38,14 +39,18 @@ def eval_report(context: AssetExecutionContext, config: EvalReportConfig, uae_en
     needs_teacher = cfg.llm_rerank_depth > 0 or cfg.answer_top_k
     # hybrid_base (BM25 + the base encoder, tuned on the same questions as UAE's) is what users could have
     # without UAE.
-    uae_model = load_registered(uae_encoder, mlflow_store, storage)
-    report = compare(passages, evaluated, scope, student.load(), {"uae": uae_model},
+    encoders = {"uae": load_registered(uae_encoder, mlflow_store, storage)}
+    if uae_encoder.compared_with:  # a re-distillation round: the champion it was measured against, on test too
+        previous = replace(uae_encoder, model_uri=uae_encoder.compared_with)
+        encoders["previous_champion"] = load_registered(previous, mlflow_store, storage)
+    report = compare(passages, evaluated, scope, student.load(), encoders,
                      storage.folder("cache", "embeddings"),
                      cfg, teacher.load() if needs_teacher else None,
                      indexes={"uae": load_index(faiss_index.index_path)},
                      fusions={"uae": faiss_index.fusion, "base": None}, tune_on=queries,
                      trained=[s.query_id for s in candidate_sets])
     report.update({"domain": domain.name, "split": cfg.split, "model_uri": uae_encoder.model_uri,
+                   "previous_champion": uae_encoder.compared_with,
                    "mlflow_run_id": uae_encoder.run_id, "base_model": student.model,
                    "seconds": round(time.perf_counter() - started, 2)})
     paths = write_report(report, storage.folder("reports", domain.name),

@@ -1,5 +1,7 @@
 """uae_encoder: the student distilled from the labels, logged to MLflow and registered."""
 
+from dataclasses import replace
+
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from pydantic import Field
 
@@ -46,6 +48,9 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
                      evaluate_dev=lambda model: dev_metrics(model, passages, queries, domain.scope, cache),
                      promotion_metric=config.promotion_metric, on_step=progress_logger(context, "training steps"))
     encoder = result.encoder
+    if result.decision is not None and result.decision.champion_version is not None:
+        champion_uri = f"models:/{model_name(domain.name)}/{result.decision.champion_version}"
+        encoder = replace(encoder, compared_with=champion_uri)
     context.log.info(f"reusing v{encoder.version}: same examples, config, base model and code" if encoder.reused
                      else result.decision.describe())
     is_champion, champion_score = champion_standing(client, domain.name, encoder.version, config.promotion_metric)

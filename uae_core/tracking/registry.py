@@ -25,6 +25,7 @@ class RegisteredEncoder:
     max_seq_length: int
     reused: bool = False  # an existing version trained on the same inputs
     dev_metrics: dict[str, float] = field(default_factory=dict)
+    compared_with: str | None = None  # the champion it was compared with on dev (its model_uri), if any
 
 
 def model_name(domain: str) -> str:
