@@ -98,7 +98,7 @@ class LoadOptions:
     chunk_words: int = 120
 
     def __post_init__(self) -> None:
-        from uae_core.checks import require
+        from uae_core.validation import require
 
         me = "LoadOptions"
         require(0 <= self.dev_fraction < 1, me, "dev_fraction", f"must be in [0, 1), got {self.dev_fraction}")

@@ -21,7 +21,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
-from uae_core.checks import require, require_choice
+from uae_core.validation import require, require_choice
 from uae_core.retrieval.encoder import embed_with_grad
 from uae_core.training.examples import TrainExample
 from uae_core.training.losses import gold_infonce_loss, kl_distillation_loss, utility_infonce_loss
