@@ -21,7 +21,7 @@ from uae_core.labeling.labeler import LabelingStats, label_candidates
 from uae_core.labeling.shards import (
     Snapshot,
     chunk_files,
-    label_shard,
+    label_work,
     merge_shards,
     pending,
     plan_shards,
@@ -63,7 +63,7 @@ def sharded(teacher, db, root, n, passages=PASSAGES, chunk_pairs=4):
     """Plan against the store, label each shard into Parquet, merge: what the Dagster graph does."""
     work = plan_work(teacher.teacher_id, SETS, QUERIES, passages, Snapshot.read(db, teacher.teacher_id), n,
                      chunk_pairs)
-    stats = LabelingStats.combine(label_shard(teacher, root, w) for w in work)
+    stats = LabelingStats.combine(label_work(teacher, root, w) for w in work)
     with LabelStore.open(db) as store:
         merged = merge_shards(store, root, teacher.teacher_id)
     return stats, merged
@@ -108,9 +108,9 @@ def test_a_killed_shard_resumes_without_relabeling(tmp_path, teacher):
     first, second = work
     # Shard 0 (5 questions) dies on its 4th teacher call: after its baselines (2 calls) and one chunk of 4 pairs.
     with pytest.raises(KeyboardInterrupt):
-        label_shard(CrashingTeacher(teacher, crash_on_call=4), root, first)
+        label_work(CrashingTeacher(teacher, crash_on_call=4), root, first)
     # Shard 1 runs to the end beside it.
-    label_shard(teacher, root, second)
+    label_work(teacher, root, second)
     committed = pending(root, teacher.teacher_id)
     done_in_first = sum(q in first.queries for q, _ in committed.labels)
     assert done_in_first == 4 and len(committed.labels) == 4 + second.pairs
@@ -118,7 +118,7 @@ def test_a_killed_shard_resumes_without_relabeling(tmp_path, teacher):
 
     # The restarted shard labels only its missing pairs, and no baseline again.
     resumed = CrashingTeacher(teacher, crash_on_call=0)
-    stats = label_shard(resumed, root, first)
+    stats = label_work(resumed, root, first)
     assert resumed.requests == first.pairs - done_in_first
     assert stats.pairs_reused == done_in_first and stats.pairs_labeled_now == first.pairs - done_in_first
     assert stats.baselines_labeled_now == 0
@@ -131,7 +131,7 @@ def test_a_rerun_with_another_shard_count_reuses_every_pending_chunk(tmp_path, t
     db, root = tmp_path / "sharded.duckdb", tmp_path / "chunks"
     first, _ = plan_work(teacher.teacher_id, SETS, QUERIES, PASSAGES, Snapshot(), 2, 4)
     with pytest.raises(KeyboardInterrupt):
-        label_shard(CrashingTeacher(teacher, crash_on_call=5), root, first)  # baselines + 2 chunks, killed
+        label_work(CrashingTeacher(teacher, crash_on_call=5), root, first)  # baselines + 2 chunks, killed
     kept = len(pending(root, teacher.teacher_id).labels)
     assert kept == 8
     counting = CrashingTeacher(teacher, crash_on_call=0)
@@ -145,7 +145,7 @@ def test_a_rerun_with_another_shard_count_reuses_every_pending_chunk(tmp_path, t
 def test_merge_is_idempotent_and_deletes_what_it_merged(tmp_path, teacher):
     db, root = tmp_path / "sharded.duckdb", tmp_path / "chunks"
     for w in plan_work(teacher.teacher_id, SETS, QUERIES, PASSAGES, Snapshot(), 2, 4):
-        label_shard(teacher, root, w)
+        label_work(teacher, root, w)
     files = chunk_files(root, teacher.teacher_id)
     backup = tmp_path / "backup"
     shutil.copytree(root, backup)
@@ -170,7 +170,7 @@ def test_merge_is_idempotent_and_deletes_what_it_merged(tmp_path, teacher):
 def test_an_edited_paragraph_relabeled_in_a_newer_chunk_wins(tmp_path, teacher):
     db, root = tmp_path / "sharded.duckdb", tmp_path / "chunks"
     for w in plan_work(teacher.teacher_id, SETS, QUERIES, PASSAGES, Snapshot(), 2, 4):
-        label_shard(teacher, root, w)  # not merged yet
+        label_work(teacher, root, w)  # not merged yet
     edited = {**PASSAGES, "p4": dataclasses.replace(PASSAGES["p4"], text="A rewritten paragraph about topic 4.")}
     stats, _ = sharded(teacher, db, root, 2, passages=edited)
     uses_p4 = sum("p4" in s.passage_ids for s in SETS)

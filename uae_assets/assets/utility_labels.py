@@ -1,6 +1,7 @@
 """utility_labels: the teacher's utility of every candidate, in DuckDB; only missing keys are computed.
 
-A graph of three steps (uae_core/labeling/shards.py has the method):
+A graph of three steps (uae_core/labeling/shards.py has the method; its label_pairs runs the same three in
+one process, for the benchmarks):
 
     plan_label_shards   reads the DuckDB store once (read-only) and splits the candidate pairs into `shards`
                         by question (pool `duckdb`)
@@ -42,8 +43,7 @@ from uae_core.data import Passage, Query
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelSet
 from uae_core.labeling.labeler import LabelingStats
-from uae_core.labeling.shards import ShardWork, Snapshot, merge_shards, plan_work
-from uae_core.labeling.shards import label_shard as label_one_shard
+from uae_core.labeling.shards import ShardWork, Snapshot, candidate_utilities, label_work, merge_shards, plan_work
 
 # The labeling steps' own pods under the k8s_job_executor (UAE_EXECUTOR=k8s, deploy/README.md): one GPU each,
 # the usual GPU-node taint tolerated, the teacher on cuda. $UAE_LABELING_K8S_CONFIG (JSON, the same shape)
@@ -90,7 +90,7 @@ def label_shard(context: OpExecutionContext, work: ShardWork, teacher: TeacherRe
     """Label one shard's missing pairs into Parquet chunks; (its stats, whether the teacher was loaded)."""
     model = teacher.load()
     what = "utility labels" if work.count == 1 else f"utility labels, shard {work.index + 1} of {work.count}"
-    stats = label_one_shard(model, labels.chunks_root(), work, progress=progress_logger(context, what))
+    stats = label_work(model, labels.chunks_root(), work, progress=progress_logger(context, what))
     return stats, model.loaded
 
 
@@ -109,8 +109,7 @@ def merge_label_shards(context: OpExecutionContext, candidate_sets: list[Candida
         stored_total = store.count()
     context.log.info(f"merged {merged.files} chunk files ({merged.labels} labels, {merged.baselines} baselines) "
                      f"into {labels.db_path()} in {merged.seconds:.1f}s")
-    candidates = {c.query_id: set(c.passage_ids) for c in candidate_sets}
-    covered = {q: {p: u for p, u in per_q.items() if p in candidates[q]} for q, per_q in utilities.items()}
+    covered = candidate_utilities(utilities, candidate_sets)
     values = [u for per_q in utilities.values() for u in per_q.values()]
     best = [max(per_q.values()) for per_q in utilities.values() if per_q]
     yield Output(LabelSet(teacher_id, str(labels.db_path()), covered), output_name="labels", metadata={

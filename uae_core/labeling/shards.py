@@ -1,5 +1,9 @@
 """Labeling in shards that run side by side: no two processes write one DuckDB file.
 
+`label_pairs` is the whole step in one process (plan one shard, label it, merge): what the benchmarks
+call; the utility_labels asset runs the same pieces as separate steps (plan_work, label_work per shard,
+merge_shards).
+
 A plan splits the candidate pairs into shards by a hash of the question id, so a question's pairs and its
 no-context baseline stay in one shard, whatever the order or the machine. Each shard labels with the same
 `label_candidates` as a serial run, into a `ShardSink`: what counts as done is what DuckDB held when the
@@ -20,11 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,7 +37,7 @@ import pyarrow.parquet as pq
 
 from uae_core.data import Passage, Query
 from uae_core.labeling.candidates import CandidateSet
-from uae_core.labeling.label_store import Label, LabelStore
+from uae_core.labeling.label_store import Label, LabelSet, LabelStore
 from uae_core.labeling.labeler import LabelingStats, Progress, label_candidates
 from uae_core.labeling.teacher import Scorer
 
@@ -74,6 +79,13 @@ def shard_candidate_sets(candidate_sets: Sequence[CandidateSet], n_shards: int) 
         if not c.passage_ids:
             out[shard_of(c.query_id, n_shards)].append(c)
     return out
+
+
+def chunks_beside(db_path: str | Path) -> Path:
+    """The chunk root of a DuckDB label store: beside it (labels.duckdb -> labels.shards/), so that each store
+    has its own (LabelStoreResource.chunks_root follows the same rule)."""
+    db = Path(db_path)
+    return db.with_name(f"{db.stem}.shards")
 
 
 def teacher_dir(root: str | Path, teacher_id: str) -> Path:
@@ -245,8 +257,8 @@ def plan_work(teacher_id: str, candidate_sets: Sequence[CandidateSet], queries: 
     return work
 
 
-def label_shard(teacher: Scorer, root: str | Path, work: ShardWork, progress: Progress | None = None,
-                show_progress: bool = False) -> LabelingStats:
+def label_work(teacher: Scorer, root: str | Path, work: ShardWork, progress: Progress | None = None,
+               show_progress: bool = False) -> LabelingStats:
     """Label one shard's missing pairs into its Parquet chunks (the serial labeling loop, another sink)."""
     if teacher.teacher_id != work.teacher_id:
         raise ValueError(f"the shard was planned for teacher {work.teacher_id!r}, not {teacher.teacher_id!r}")
@@ -290,3 +302,35 @@ def merge_shards(store: LabelStore, root: str | Path, teacher_id: str) -> MergeR
             with contextlib.suppress(OSError):  # only if empty
                 empty.rmdir()
     return MergeResult(len(chunks.files), labels.num_rows, baselines.num_rows, time.perf_counter() - started)
+
+
+def candidate_utilities(utilities: dict[str, dict[str, float]], candidate_sets: Sequence[CandidateSet]
+                        ) -> dict[str, dict[str, float]]:
+    """The stored utilities restricted to the candidate sets' pairs (a question's store rows can hold
+    passages of an earlier set): what a LabelSet carries."""
+    wanted = {c.query_id: set(c.passage_ids) for c in candidate_sets}
+    return {q: {p: u for p, u in per_q.items() if p in wanted[q]} for q, per_q in utilities.items() if q in wanted}
+
+
+def label_pairs(teacher: Scorer, db_path: str | Path, chunks_root: str | Path,
+                candidate_sets: Sequence[CandidateSet], queries: dict[str, Query], passages: dict[str, Passage],
+                chunk_pairs: int = 32, progress: Progress | None = None, show_progress: bool = False
+                ) -> tuple[LabelSet, LabelingStats]:
+    """The labeling step in one process, as the utility_labels asset runs it with one shard: read what the
+    store holds (Snapshot.read), plan one shard (plan_work), label its missing pairs into Parquet chunks
+    (label_work), store them (merge_shards, registering the teacher) and read the candidates' utilities back.
+    A killed run resumes from its chunks; nothing is labeled twice. (the LabelSet, the labeling stats)"""
+    snapshot = Snapshot.read(db_path, teacher.teacher_id)
+    stats = LabelingStats.combine(
+        label_work(teacher, chunks_root, work, progress=progress, show_progress=show_progress)
+        for work in plan_work(teacher.teacher_id, candidate_sets, queries, passages, snapshot, 1, chunk_pairs))
+    with LabelStore.open(db_path) as store:
+        store.register_teacher(teacher.teacher_id, teacher_config_json(teacher))
+        merge_shards(store, chunks_root, teacher.teacher_id)
+        utilities = store.utilities(teacher.teacher_id, tuple(c.query_id for c in candidate_sets))
+    return LabelSet(teacher.teacher_id, str(db_path), candidate_utilities(utilities, candidate_sets)), stats
+
+
+def teacher_config_json(teacher: Scorer) -> str:
+    """The teacher's config as the label store registers it (TeacherResource.config_json's form)."""
+    return json.dumps(asdict(teacher.config), sort_keys=True)
