@@ -27,10 +27,10 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from uae_core.validation import require, require_choice
 from uae_core.data import Passage, Query, hash_order
 from uae_core.retrieval.encoder import cached_encode, encode, weights_digest
 from uae_core.retrieval.ranking import bm25_rank, dense_rank, merge_rankings, scope_rows
+from uae_core.validation import require, require_choice
 
 Source = Literal["bm25", "dense", "champion", "gold"]
 

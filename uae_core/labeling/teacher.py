@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, Protocol, get_args
 
-from uae_core.validation import require, require_choice
 from uae_core.labeling.prompts import PromptBuilder, split_template
+from uae_core.validation import require, require_choice
 from uae_core.weights import DEFAULT_TEACHER, resolve_teacher, teacher_fingerprint
 
 AnswerPolicy = Literal["first", "average", "first_extractive", "average_extractive"]
