@@ -7,13 +7,10 @@ from uae_assets import checks
 from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered
 from uae_assets.resources import MLflowResource, Storage
 from uae_core.data import Passage, Query
-from uae_core.evaluation.compare import tune_hybrid, tuning_questions
 from uae_core.labeling.candidates import CandidateSet
-from uae_core.retrieval.bm25 import BM25Index
-from uae_core.retrieval.encoder import cached_encode
-from uae_core.retrieval.index import build_index, load_index
+from uae_core.pipeline import build_retriever
+from uae_core.retrieval.index import load_index
 from uae_core.retrieval.retriever import save_retriever
-from uae_core.retrieval.systems import bm25_system, dense_system
 from uae_core.tracking.registry import RegisteredEncoder
 from uae_core.tracking.runs import log_decided
 
@@ -28,14 +25,12 @@ def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, 
     train questions from documents no candidate set (training question) came from."""
     domain = domain_of(context)
     model = load_registered(uae_encoder, mlflow_store, storage)
-    emb = cached_encode(model, [p.text for p in passages], storage.folder("cache", "embeddings"), show_progress=True)
-    bm25 = BM25Index([p.text for p in passages])
-    trained = [s.query_id for s in candidate_sets]
-    tuning = tuning_questions(queries, trained)
-    fusion, dev_score = tune_hybrid(dense_system(model, build_index(emb)), bm25_system(passages, bm25), passages,
-                                    queries, domain.scope, trained=trained)
-    files = save_retriever(storage.path("indexes", domain.name, f"v{uae_encoder.version}"), emb, passages,
-                           uae_encoder.model_uri, fusion, bm25, extra={"dev_hybrid_score": dev_score})
+    built = build_retriever(model, passages, queries, domain.scope, [s.query_id for s in candidate_sets],
+                            storage.folder("cache", "embeddings"), show_progress=True)
+    fusion, dev_score, tuning = built.fusion, built.dev_score, built.tuning
+    files = save_retriever(storage.path("indexes", domain.name, f"v{uae_encoder.version}"), built.embeddings,
+                           passages, uae_encoder.model_uri, fusion, built.bm25_index,
+                           extra={"dev_hybrid_score": dev_score})
     log_decided(uae_encoder.run_id, {"fusion_method": fusion.method, "fusion_dense_weight": fusion.dense_weight,
                                     "fusion_k": fusion.k})
     dev = sum(q.split == "dev" for q in tuning)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from uae_core.checks import require, require_choice
 from uae_core.data import LoadOptions, Passage, Query, fixed_subset, load_corpus
 from uae_core.evaluation.metrics import per_query_table
 from uae_core.evaluation.reader import Reader
@@ -26,7 +25,8 @@ from uae_core.retrieval.fusion import Fusion, hybrid_system, tune_fusion
 from uae_core.retrieval.index import build_index
 from uae_core.retrieval.ranking import scope_rows
 from uae_core.retrieval.rerank import rerank_system
-from uae_core.retrieval.systems import ScoredRanker, bm25_system, dense_system
+from uae_core.retrieval.systems import Ranker, ScoredRanker, bm25_system, dense_system
+from uae_core.validation import require, require_choice
 from uae_core.weights import DEFAULT_STUDENT
 
 
@@ -73,12 +73,13 @@ def compare(passages: Sequence[Passage], queries: Sequence[Query], scope: str, b
             cache_dir: str | Path, config: EvalConfig = EvalConfig(), teacher: Teacher | None = None,
             indexes: dict | None = None, fusions: dict[str, Fusion | None] | None = None,
             tune_on: Sequence[Query] = (), trec_dir: str | Path | None = None,
-            trained: Collection[str] | None = None) -> dict:
+            trained: Collection[str] | None = None, rankers: dict[str, Ranker] | None = None) -> dict:
     """Report for `bm25`, `base` (the base student), each of `encoders` (name -> student) and, for each
     name in `fusions` ("base" or an encoder's), its hybrid with BM25 (`hybrid_<name>`; the first trained
     encoder's is plain `hybrid`) on `queries`. A fusion given as None is chosen on the dev questions of
     `tune_on`, plus its unseen documents' train questions when `trained` (the trained question ids) is given
-    (tune_hybrid). `indexes` may hold a ready FAISS index per encoder name."""
+    (tune_hybrid). `indexes` may hold a ready FAISS index per encoder name; `rankers` adds ready systems under
+    their names (e.g. a `recorded_system`), evaluated last."""
     texts = [p.text for p in passages]
     indexes = dict(indexes or {})
     systems = {"bm25": bm25_system(passages),
@@ -93,8 +94,18 @@ def compare(passages: Sequence[Passage], queries: Sequence[Query], scope: str, b
         systems[label] = hybrid_system(systems[name], systems["bm25"], fusion)
     if config.llm_rerank_depth > 0:
         systems["llm_rerank"] = rerank_system(systems["base"], _need(teacher), passages, config.llm_rerank_depth)
+    systems.update(rankers or {})
     answers = AnswerEval(Reader(_need(teacher)), config.answer_top_k) if config.answer_top_k else None
     return evaluate(systems, passages, queries, scope, baseline="base", answers=answers, trec_dir=trec_dir)
+
+
+def recorded_system(rankings: dict[str, Sequence[int]]) -> Ranker:
+    """A system that replays rankings recorded earlier (query id -> passage rows, best first), e.g. a trained
+    student's top 20 kept where the student itself is not: it ignores `allowed` (the rows were ranked in
+    scope) and its latency is a lookup's."""
+    def rank(queries: Sequence[Query], allowed) -> list[np.ndarray]:
+        return [np.asarray(rankings[q.query_id], dtype=np.int64) for q in queries]
+    return rank
 
 
 def _need(teacher: Teacher | None) -> Teacher:
