@@ -98,9 +98,10 @@ class LoadOptions:
     chunk_words: int = 120
 
     def __post_init__(self) -> None:
-        from uae_core.validation import require
+        from uae_core.validation import require, require_finite
 
         me = "LoadOptions"
+        require_finite(self, me)
         require(0 <= self.dev_fraction < 1, me, "dev_fraction", f"must be in [0, 1), got {self.dev_fraction}")
         require(0 <= self.test_fraction < 1, me, "test_fraction", f"must be in [0, 1), got {self.test_fraction}")
         require(self.dev_fraction + self.test_fraction < 1, me, "test_fraction",

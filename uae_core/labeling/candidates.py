@@ -30,7 +30,7 @@ import numpy as np
 from uae_core.data import Passage, Query, hash_order
 from uae_core.retrieval.encoder import cached_encode, encode, weights_digest
 from uae_core.retrieval.ranking import bm25_rank, dense_rank, merge_rankings, scope_rows
-from uae_core.validation import require, require_choice
+from uae_core.validation import require, require_choice, require_finite
 
 Source = Literal["bm25", "dense", "champion", "gold"]
 
@@ -70,6 +70,7 @@ class CandidateConfig:
 
     def __post_init__(self) -> None:
         me = "CandidateConfig"
+        require_finite(self, me)
         require(self.k >= 1, me, "k", f"must be at least 1, got {self.k}")
         require(bool(set(self.sources) - {"champion"}), me, "sources",
                 "name at least one of bm25, dense, gold (champion only adds to their sets)")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal, Protocol, get_args
 
 from uae_core.labeling.prompts import PromptBuilder, split_template
-from uae_core.validation import require, require_choice
+from uae_core.validation import require, require_choice, require_finite
 from uae_core.weights import DEFAULT_TEACHER, resolve_teacher, teacher_fingerprint
 
 AnswerPolicy = Literal["first", "average", "first_extractive", "average_extractive"]
@@ -69,6 +69,7 @@ class TeacherConfig:
 
     def __post_init__(self) -> None:
         me = "TeacherConfig"
+        require_finite(self, me)
         require_choice(self.backend, ("transformers", "vllm"), me, "backend")
         require_choice(self.answer_policy, get_args(AnswerPolicy), me, "answer_policy")
         require_choice(self.without_answers, ("question_likelihood", "skip"), me, "without_answers")

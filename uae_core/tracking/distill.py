@@ -34,7 +34,7 @@ from uae_core.tracking.registry import (
 from uae_core.tracking.runs import experiment_id, experiment_name, git_commit, log_dataset
 from uae_core.training.examples import TrainExample, training_code_digest, training_key
 from uae_core.training.merge import MergeChoice, train_and_merge
-from uae_core.training.trainer import TrainConfig, TrainResult
+from uae_core.training.trainer import NonFiniteLossError, TrainConfig, TrainResult
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,12 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             if on_step:
                 on_step(step, total_steps)
 
-        result, merge = train_and_merge(base_model, examples, config, evaluate_dev, on_step=log_step,
-                                        show_progress=show_progress)
+        try:
+            result, merge = train_and_merge(base_model, examples, config, evaluate_dev, on_step=log_step,
+                                            show_progress=show_progress)
+        except NonFiniteLossError as exc:  # the run ends FAILED (start_run's exit), registering nothing
+            mlflow.set_tag("failure", str(exc)[:5000])
+            raise
         for epoch, loss in enumerate(result.epoch_losses):
             mlflow.log_metric("epoch_loss", loss, step=epoch)
         dev = merge.dev_metrics

@@ -25,7 +25,7 @@ from uae_core.retrieval.encoder import embed_with_grad
 from uae_core.training.examples import TrainExample
 from uae_core.training.losses import gold_infonce_loss, kl_distillation_loss, utility_infonce_loss
 from uae_core.training.schedule import warmup_then_decay
-from uae_core.validation import require, require_choice
+from uae_core.validation import require, require_choice, require_finite
 
 Objective = Literal["uae", "kl", "umi", "gold"]
 OBJECTIVES = get_args(Objective)
@@ -85,6 +85,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         me = "TrainConfig"
+        require_finite(self, me)
         require_choice(self.objective, OBJECTIVES, me, "objective")
         require(self.epochs >= 1, me, "epochs", f"must be at least 1, got {self.epochs}")
         require(self.batch_queries >= 1, me, "batch_queries", f"must be at least 1, got {self.batch_queries}")
@@ -114,6 +115,15 @@ class TrainResult:
 
 
 StepCallback = Callable[[int, dict[str, float]], None]
+
+
+class NonFiniteLossError(ValueError):
+    """Training diverged (a NaN or infinite loss, or weights): nothing of it may be registered."""
+
+
+def diverged(what: str, config: TrainConfig) -> str:
+    return (f"{what}: training diverged; lower learning_rate ({config.learning_rate}) or raise tau_s "
+            f"({config.tau_s}) / tau_t ({config.tau_t}) in TrainConfig (ops.uae_encoder.config)")
 
 
 def batch_loss(model: SentenceTransformer, batch: Sequence[TrainExample], config: TrainConfig) -> torch.Tensor:
@@ -194,6 +204,9 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
         for b in range(batches_per_epoch):
             batch = [examples[i] for i in order[b * config.batch_queries:(b + 1) * config.batch_queries]]
             loss = batch_loss(model, batch, config)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(diverged(f"training loss is {loss.item()} at step {result.steps + 1}",
+                                                  config))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -207,6 +220,8 @@ def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], 
                 on_step(result.steps, {"loss": losses[-1], "lr": schedule.get_last_lr()[0], "epoch": epoch})
         result.epoch_losses.append(sum(losses) / len(losses))
     bar.close()
+    if not all(torch.isfinite(p).all() for p in model.parameters()):  # the last step's update
+        raise NonFiniteLossError(diverged(f"the student's weights are not finite after step {result.steps}", config))
     model.eval()
     result.seconds = time.perf_counter() - started
     return result
