@@ -5,7 +5,11 @@ log p(question | passage) - log p(question), TeacherConfig.without_answers) on t
 answer-based labels; this compares the two per question (rank correlation, same most useful passage, how
 often each puts gold first) and, with --train, the students distilled from each, on the dev split.
 
-    .venv/bin/python bench/answerless.py --questions 200            # -> docs/answerless.md
+    .venv/bin/python -m bench.answerless --questions 200            # -> docs/answerless.md
+
+Both kinds of label go through the pipeline's steps (uae_core.pipeline): candidates from build_sticky, labels
+from label_pairs (the answer labels into the pipeline's store, shared with `uae materialize`; the
+question-likelihood labels into a temporary one), students from train_and_merge.
 """
 
 from __future__ import annotations
@@ -14,18 +18,16 @@ import argparse
 import dataclasses
 import json
 import statistics
-import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from uae_assets.domains import data_dir, get_domain
+from uae_core.data import load_corpus
 
-from uae_assets.domains import data_dir, get_domain  # noqa: E402
-from uae_core.data import load_corpus  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def ranks(values: list[float]) -> np.ndarray:
@@ -38,11 +40,11 @@ def spearman(a: list[float], b: list[float]) -> float | None:
 
 
 def main(argv=None) -> int:
-    from uae_core.labeling.candidates import build_candidate_sets, select_train_queries
-    from uae_core.labeling.label_store import LabelStore
-    from uae_core.labeling.labeler import label_candidates
+    from uae_core.labeling.candidates import CandidateConfig
+    from uae_core.labeling.shards import chunks_beside
     from uae_core.labeling.teacher import load_teacher
-    from uae_core.retrieval.encoder import cached_encode, encode, load_student
+    from uae_core.pipeline import build_sticky, label_pairs
+    from uae_core.retrieval.encoder import load_student
     from uae_core.weights import DEFAULT_STUDENT
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,22 +56,23 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     domain = get_domain(args.domain)
     corpus = load_corpus(domain.source_file(), domain.format)
-    train = select_train_queries(corpus.queries, args.questions)
-    base = load_student(DEFAULT_STUDENT)
-    embeddings = {"dense": (cached_encode(base, [p.text for p in corpus.passages], data_dir() / "cache" / "embeddings"),
-                            encode(base, [q.question for q in train]))}
-    sets = build_candidate_sets(corpus.passages, train, args.k, domain.scope, embeddings)
+    config = CandidateConfig(k=args.k, max_train_queries=args.questions)  # BM25 + the base encoder
+    sets = build_sticky(corpus.passages, corpus.queries, config, domain.scope, load_student(DEFAULT_STUDENT),
+                        data_dir() / "answerless" / f"candidates-{args.domain}.json",
+                        data_dir() / "cache" / "embeddings").sets
     passages = {p.passage_id: p for p in corpus.passages}
     with_answers = {q.query_id: q for q in corpus.queries}
     hidden = {q: dataclasses.replace(x, answers=(), extractive_answers=()) for q, x in with_answers.items()}
     teacher = load_teacher(cache_dir=data_dir() / "models")
     results = {}
-    with LabelStore.open(data_dir() / "labels.duckdb") as store:  # the answer labels: shared with the pipeline
-        stats = label_candidates(teacher, store, sets, with_answers, passages)
-        answer_u = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
-    with tempfile.TemporaryDirectory() as tmp, LabelStore.open(Path(tmp) / "hidden.duckdb") as store:
-        hidden_stats = label_candidates(teacher, store, sets, hidden, passages)
-        question_u = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
+    store = data_dir() / "labels.duckdb"  # the answer labels: shared with the pipeline
+    answer_labels, stats = label_pairs(teacher, store, chunks_beside(store), sets, with_answers, passages,
+                                       show_progress=True)
+    answer_u = answer_labels.utilities
+    with tempfile.TemporaryDirectory() as tmp:
+        hidden_labels, hidden_stats = label_pairs(teacher, Path(tmp) / "hidden.duckdb", Path(tmp) / "chunks", sets,
+                                                  hidden, passages, show_progress=True)
+        question_u = hidden_labels.utilities
     rhos, same_top, gold_top = [], [], {"answers": [], "question likelihood": []}
     for s in sets:
         a = [answer_u[s.query_id][p] for p in s.passage_ids]
@@ -96,28 +99,34 @@ def main(argv=None) -> int:
 
 
 def students(corpus, domain, sets, labels: dict, queries: dict, passages: dict) -> dict:
-    """The dev metrics of a student distilled from each kind of label (the final settings of bench/results.py)."""
-    from results import FINAL
-
+    """The dev metrics of a student distilled from each kind of label with the pipeline's training step
+    (train_and_merge: the merge share kept on dev, as uae_encoder) and bench.results' final settings."""
+    from bench.results import FINAL
     from uae_core.evaluation.compare import dev_metrics
+    from uae_core.pipeline import train_and_merge
     from uae_core.retrieval.encoder import load_student
     from uae_core.training.examples import build_examples
-    from uae_core.training.trainer import TrainConfig, train_student
+    from uae_core.training.trainer import TrainConfig
     from uae_core.weights import DEFAULT_STUDENT
 
     cache = data_dir() / "cache" / "embeddings"
-    out = {"base": dev_metrics(load_student(DEFAULT_STUDENT), corpus.passages, corpus.queries, domain.scope, cache)}
+
+    def dev(model) -> dict[str, float]:
+        return dev_metrics(model, corpus.passages, corpus.queries, domain.scope, cache)
+
+    out = {"base": dev(load_student(DEFAULT_STUDENT))}
     for name, utilities in labels.items():
         model = load_student(DEFAULT_STUDENT)
-        train_student(model, build_examples(sets, utilities, queries, passages), TrainConfig(**FINAL))
-        out[name] = dev_metrics(model, corpus.passages, corpus.queries, domain.scope, cache)
+        _, merge = train_and_merge(model, build_examples(sets, utilities, queries, passages), TrainConfig(**FINAL),
+                                   dev)
+        out[name] = merge.dev_metrics
     return out
 
 
 def write(results: dict, args) -> None:
     a = results["agreement"]
     lines = ["# Labels for questions without answers", "",
-             f"`.venv/bin/python bench/answerless.py --questions {args.questions} --k {args.k}"
+             f"`.venv/bin/python -m bench.answerless --questions {args.questions} --k {args.k}"
              f"{' --train' if args.train else ''}`, {datetime.now(timezone.utc):%Y-%m-%d}, domain `{args.domain}`: "
              f"{a['questions']} train questions, {args.k} candidates each (BM25 + base encoder), labeled by the "
              "packaged SmolLM2 teacher twice: from the reference answers (ll(answer | question, passage) - "

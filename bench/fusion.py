@@ -3,8 +3,8 @@ or the one-standard-error rule (uae_core/retrieval/fusion.py), for each encoder 
 choice is made on the domain's dev split by the pipeline's own `tune_hybrid` and scored on the test split,
 next to BM25 and the encoder alone. Writes docs/fusion.md (a results table) and prints it.
 
-    .venv/bin/python bench/fusion.py                       # the base encoder on every domain
-    .venv/bin/python bench/fusion.py --encoder base --encoder data/models/registry/uae-encoder-qasper/1
+    .venv/bin/python -m bench.fusion                       # the base encoder on every domain
+    .venv/bin/python -m bench.fusion --encoder base --encoder data/models/registry/uae-encoder-qasper/1
 """
 
 from __future__ import annotations
@@ -15,20 +15,18 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.results_page import fusion_text  # one wording of a fusion on both pages
+from uae_assets.domains import data_dir, get_domain, load_domains
+from uae_core.data import load_corpus
+from uae_core.evaluation.compare import tune_hybrid
+from uae_core.evaluation.report import run_system
+from uae_core.retrieval.encoder import cached_encode, load_student
+from uae_core.retrieval.fusion import fusion_grid, hybrid_system
+from uae_core.retrieval.index import build_index
+from uae_core.retrieval.systems import bm25_system, dense_system
+from uae_core.weights import DEFAULT_STUDENT
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from results_page import fusion_text  # noqa: E402  bench/results_page.py: one wording of a fusion on both pages
-
-from uae_assets.domains import data_dir, get_domain, load_domains  # noqa: E402
-from uae_core.data import load_corpus  # noqa: E402
-from uae_core.evaluation.compare import tune_hybrid  # noqa: E402
-from uae_core.evaluation.report import run_system  # noqa: E402
-from uae_core.retrieval.encoder import cached_encode, load_student  # noqa: E402
-from uae_core.retrieval.fusion import fusion_grid, hybrid_system  # noqa: E402
-from uae_core.retrieval.index import build_index  # noqa: E402
-from uae_core.retrieval.systems import bm25_system, dense_system  # noqa: E402
-from uae_core.weights import DEFAULT_STUDENT  # noqa: E402
 
 CHOICES = {  # name -> (grid, rule); the last is what the pipeline ships
     "RRF, dev argmax (before)": (fusion_grid(("rrf",), weights=(0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)),
@@ -62,7 +60,7 @@ def compare_fusions(domain_name: str, encoder: str) -> list[dict]:
 
 
 def page(rows: list[dict], command: str) -> str:
-    lines = ["# Choosing the hybrid's fusion (bench/fusion.py)", "",
+    lines = ["# Choosing the hybrid's fusion (bench.fusion)", "",
              f"`{command}` on {platform.machine()} ({platform.node() or 'this machine'}), "
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Each fusion is chosen on the domain's dev split "
              "by `tune_hybrid` (mean of Recall@1 and MAP per question) and scored on the held-out test split "
@@ -88,7 +86,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     domains = args.domain or list(load_domains()[0])
     rows = [r for encoder in args.encoder or ["base"] for d in domains for r in compare_fusions(d, encoder)]
-    text = page(rows, "bench/fusion.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+    text = page(rows, "python -m bench.fusion " + " ".join(argv if argv is not None else sys.argv[1:]))
     args.out.write_text(text)
     print(text)
     return 0

@@ -1,7 +1,8 @@
 """Which questions should choose the hybrid's fusion? The dev split alone, or dev plus unused train questions.
 
-Per domain: the main command's student (TrainConfig's defaults on bench/yes_no.py's 400 x K = 2 `score`
-labels, `--seeds` (0 by default), merged back by the share the pipeline keeps on dev) and the base MiniLM;
+Per domain: the main command's student (the pipeline's training step, train_and_merge, with TrainConfig's
+defaults on 400 x K = 2 labels of bench.weight_merge's label stage, `--seeds` (0 by default), merged back by
+the share the pipeline keeps on dev) and the base MiniLM;
 each hybrid's fusion is chosen by the pipeline's `tune_hybrid` (one-SE rule, and the plain argmax) on three
 question sets and scored on the test split:
   dev                dev questions only (the choice before)
@@ -9,9 +10,10 @@ question sets and scored on the test split:
                      (`tuning_questions(queries, trained)`, what faiss_index and eval_report use)
   + all unused       plus every train question not trained on, documents shared or not (leaks the student's
                      training passages: shown to say why it is not used)
-Needs bench/yes_no.py's label stage for each domain (qasper: data/yes_no, covidqa: data/weight_merge_covidqa).
+Needs bench.weight_merge's label stage for each domain (its workdir, <data dir>/weight_merge/<domain>).
 
-    .venv/bin/python bench/fusion_tuning.py --domain qasper --domain covidqa
+    .venv/bin/python -m bench.weight_merge --stage label --domain qasper     # and --domain covidqa
+    .venv/bin/python -m bench.fusion_tuning --domain qasper --domain covidqa
 """
 
 from __future__ import annotations
@@ -23,44 +25,37 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.students import budget_examples, load_teacher_for
+from uae_assets.domains import data_dir, get_domain
+from uae_core.data import load_corpus
+from uae_core.evaluation.compare import dev_metrics, tune_hybrid, tuning_questions
+from uae_core.evaluation.report import run_system
+from uae_core.pipeline import train_and_merge
+from uae_core.retrieval.encoder import cached_encode, load_student
+from uae_core.retrieval.fusion import hybrid_system
+from uae_core.retrieval.index import build_index
+from uae_core.retrieval.systems import bm25_system, dense_system
+from uae_core.training.trainer import TrainConfig
+from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from yes_no import budget_examples, teacher_for  # noqa: E402  bench/yes_no.py: its labels, its budgets
-
-from uae_assets.domains import data_dir, get_domain  # noqa: E402
-from uae_core.data import load_corpus  # noqa: E402
-from uae_core.evaluation.compare import split_metrics, tune_hybrid, tuning_questions  # noqa: E402
-from uae_core.evaluation.report import run_system  # noqa: E402
-from uae_core.retrieval.encoder import cached_encode, load_student  # noqa: E402
-from uae_core.retrieval.fusion import hybrid_system  # noqa: E402
-from uae_core.retrieval.index import build_index  # noqa: E402
-from uae_core.retrieval.systems import bm25_system, dense_system  # noqa: E402
-from uae_core.training.merge import choose_merge, snapshot  # noqa: E402
-from uae_core.training.trainer import TrainConfig, train_student  # noqa: E402
-from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
-
-WORKDIRS = {"qasper": "yes_no", "covidqa": "weight_merge_covidqa"}
 
 
 def student(args, seed: int, domain, corpus, workdir: Path, cache: Path):
-    """The main command's student on these labels: trained, then merged by the share dev prefers."""
-    teacher_id = teacher_for(args, "score").teacher_id
-    sets, examples = budget_examples(workdir, workdir / "labels.duckdb", corpus, args.budget, {"score": teacher_id})
+    """The main command's student on these labels: the pipeline's training step (trained, then merged by the
+    share dev prefers)."""
+    sets, examples = budget_examples(workdir, corpus, args.budget, load_teacher_for(args.teacher).teacher_id)
     model = load_student(args.student)
-    base = snapshot(model)
-    config = TrainConfig(seed=seed)
-    train_student(model, examples["score"], config, show_progress=False)
-    choice = choose_merge(model, base, config.merge_shares,
-                          lambda m: split_metrics(m, corpus.passages, corpus.queries, domain.scope, cache, "dev"))
+    _, choice = train_and_merge(model, examples, TrainConfig(seed=seed),
+                                lambda m: dev_metrics(m, corpus.passages, corpus.queries, domain.scope, cache),
+                                show_progress=False)
     return model, [s.query_id for s in sets], choice.share
 
 
 def rows_for(args, name: str, seed: int) -> list[dict]:
     domain = get_domain(name)
     corpus = load_corpus(domain.source_file(), domain.format)
-    workdir = args.workdir or data_dir() / WORKDIRS.get(name, "yes_no")
+    workdir = args.workdir or data_dir() / "weight_merge" / name
     cache = data_dir() / "cache" / "embeddings"
     passages, scope = corpus.passages, domain.scope
     test = [q for q in corpus.queries if q.split == "test" and q.gold_passage_ids]
@@ -90,10 +85,10 @@ def rows_for(args, name: str, seed: int) -> list[dict]:
 
 
 def page(rows: list[dict], command: str) -> str:
-    lines = ["# Which questions choose the hybrid's fusion (bench/fusion_tuning.py)", "",
+    lines = ["# Which questions choose the hybrid's fusion (bench.fusion_tuning)", "",
              f"`{command}` on {platform.machine()} CPU, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. "
-             "Each domain's student: the main command's settings (N x K `score` labels of "
-             "bench/yes_no.py as the command says, 400 x 2 by default, merge share kept on dev). "
+             "Each domain's student: the main command's settings (N x K labels of bench.weight_merge's label "
+             "stage as the command says, 400 x 2 by default, merge share kept on dev). "
              "Fusion: convex, chosen by `tune_hybrid` on the "
              "question set named, scored on the test split (R@1 / MAP). `+ unseen docs` is what faiss_index "
              "and eval_report use (`tuning_questions`): dev plus the train questions from documents no "
@@ -112,15 +107,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--domain", action="append", default=None, help="qasper (default), covidqa, ...")
     ap.add_argument("--workdir", type=Path, default=None,
-                    help="bench/yes_no.py's (default: data/yes_no, covidqa data/weight_merge_covidqa)")
-    ap.add_argument("--budget", default="400:2", help="N:K of bench/yes_no.py's labels")
+                    help="bench.weight_merge's label stage (default <data dir>/weight_merge/<domain>)")
+    ap.add_argument("--budget", default="400:2", help="N:K of the label stage's labels")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="the student's training seeds")
     ap.add_argument("--student", default=DEFAULT_STUDENT)
     ap.add_argument("--teacher", default=DEFAULT_TEACHER)
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "fusion_tuning.md")
     args = ap.parse_args(argv)
     rows = [r for name in (args.domain or ["qasper"]) for seed in args.seeds for r in rows_for(args, name, seed)]
-    args.out.write_text(page(rows, "bench/fusion_tuning.py " + " ".join(argv if argv is not None else sys.argv[1:])))
+    args.out.write_text(page(rows, "python -m bench.fusion_tuning "
+                             + " ".join(argv if argv is not None else sys.argv[1:])))
     print(args.out)
     return 0
 

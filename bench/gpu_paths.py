@@ -1,8 +1,8 @@
 """The GPU paths, checked on a GPU machine: teacher scoring on CUDA equals CPU, and how fast the teacher
 (the labeling bottleneck), LLM re-ranking, the UAE query path and a training step run there.
 
-    python bench/gpu_paths.py --teacher-dir DIR --student DIR --data FILE --out FILE.json
-    python bench/gpu_paths.py --render FILE.json      # -> docs/bench_gpu.md
+    python -m bench.gpu_paths --teacher-dir DIR --student DIR --data FILE --out FILE.json
+    python -m bench.gpu_paths --render FILE.json      # -> docs/bench_gpu.md
 
 The teacher is the packaged SmolLM2-135M architecture (its config and tokenizer) with random weights:
 speed does not depend on weight values, and its weights (~540 MB in fp32) do not fit what a device call
@@ -15,12 +15,10 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 
 def requests_from(data: str, n: int, seed: int = 0):
@@ -140,7 +138,7 @@ def measure(args) -> dict:
 def render(path: Path) -> Path:
     r = json.loads(path.read_text())
     lines = ["# The GPU paths (device machine)", "",
-             f"`python bench/gpu_paths.py` on {r['gpu']} (torch {r['torch']}), {r.get('date', '')}. "
+             f"`python -m bench.gpu_paths` on {r['gpu']} (torch {r['torch']}), {r.get('date', '')}. "
              "Teacher: the SmolLM2-135M architecture with random weights (speed does not depend on them; the "
              "real weights do not fit a device call's 64 MiB); student: the real all-MiniLM-L6-v2.", "",
              "| check | result |", "|---|---|",

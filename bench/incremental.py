@@ -6,7 +6,7 @@
    other 10 % of papers are added and it is labeled again; the second run's newly labeled pairs are
    compared with the pairs a full relabel of the grown domain would need.
 
-    .venv/bin/python bench/incremental.py            # after `bash scripts/run.sh`
+    .venv/bin/python -m bench.incremental            # after `bash scripts/run.sh`
 It uses the real packaged teacher and the repo's Dagster instance (1) and a temporary one (2).
 """
 
@@ -96,7 +96,7 @@ def main() -> None:
     lines = [
         "# Recompute only what changed", "",
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPU cores "
-        f"({platform.machine()}), no GPU, by `.venv/bin/python bench/incremental.py` "
+        f"({platform.machine()}), no GPU, by `.venv/bin/python -m bench.incremental` "
         "(after `bash scripts/run.sh`).", "",
         "| target | measured | goal |", "|---|---|---|",
         f"| no-change re-run of the whole graph, domain `{args.domain}` | {rerun['seconds']:.1f} s, "

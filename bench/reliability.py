@@ -1,23 +1,21 @@
 """docs/reliability.md: every case of the reliability catalogue (tests/reliability/cases.py) run against the
 real CLI in a world that already holds a trained domain, with the exit code and the error line each gives.
 
-    .venv/bin/python bench/reliability.py          # ~5 minutes on 2 cores; the suite asserts the same cases
+    .venv/bin/python -m bench.reliability          # ~5 minutes on 2 cores; the suite asserts the same cases
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tests.helpers import build_tiny_student, build_tiny_teacher
+from tests.reliability.cases import CASES
+from tests.reliability.world import make_world
 
-from tests.helpers import build_tiny_student, build_tiny_teacher  # noqa: E402
-from tests.reliability.cases import CASES  # noqa: E402
-from tests.reliability.world import make_world  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -42,7 +40,7 @@ def main() -> None:
                         f"{message.replace('|', '/')} | {kept} |")
             print(case.name, proc.returncode, message[:120], flush=True)
     lines = ["# Reliability: what `uae` answers to bad input and faults", "",
-             f"Made by `.venv/bin/python bench/reliability.py` on {datetime.now(timezone.utc):%Y-%m-%d}: each case "
+             f"Made by `.venv/bin/python -m bench.reliability` on {datetime.now(timezone.utc):%Y-%m-%d}: each case "
              "of `tests/reliability/cases.py` run against the real CLI in a world that already holds a trained domain "
              "(labels in DuckDB, a registered champion, an index). The suite asserts the same cases "
              "(tests/reliability/test_catalogue.py: exit code, the fragments naming file / record / field, no "

@@ -1,24 +1,26 @@
 """Every system side by side on each domain's held-out test split: docs/results.md from nothing.
 
-    .venv/bin/python bench/results.py --size quick        # this 2-core CPU: many hours (16k labels, 23 trainings)
-    .venv/bin/python bench/results.py --size smoke        # minutes: the plumbing (tests/bench runs it on tiny models)
+    .venv/bin/python -m bench.results --size quick        # this 2-core CPU: many hours (16k labels, 23 trainings)
+    .venv/bin/python -m bench.results --size smoke        # minutes: the plumbing (tests/bench runs it on tiny models)
     bench/device/pack.sh, then bench/device/results.sh    # a lent GPU: prepare + sweep in ~9 min on an H100;
                                                           # with --no-sweep, prepare + 12 finals in ~8 min
 
-It composes the pipeline's own parts and nothing else: the domains of domains.yaml, load_corpus,
-build_candidate_sets, label_candidates into the pipeline's DuckDB label store (labels are shared with
-`uae materialize`), distill (each training an MLflow run nested under the benchmark's run, experiment
-`uae-bench-<size>`), run_system / tune_hybrid / rerank_system / answer_f1 for the evaluation, gain_interval
-for the statistics. Stages (--stage), each resuming from files in --workdir (default data/results/<size>):
+It calls the pipeline's own steps (uae_core.pipeline) and nothing else: the domains of domains.yaml,
+load_corpus, build_sticky (candidate_sets' builder), label_pairs into the pipeline's DuckDB label store
+(utility_labels' plan, label and merge; labels are shared with `uae materialize`), distill or, without
+tracking, train_and_merge (uae_encoder's training; each an MLflow run nested under the benchmark's run,
+experiment `uae-bench-<size>`), build_retriever (faiss_index's embeddings, BM25 and fusion) and compare
+(eval_report's evaluation, with LLM re-ranking and Token F1) for the evaluation, gain_interval for the
+statistics. Stages (--stage), each resuming from files in --workdir (default data/results/<size>):
 
   prepare  per domain: candidate sets of every train question, teacher labels      -> prepared/<domain>.json
   train    a dev-split sweep on the first domain (one knob at a time, seed 0), then each domain's final systems
            seed by seed; each training keeps the merge share best on dev (train_and_merge, as uae_encoder);
-           every model scored on its domain's dev and test splits, with its BM25 hybrid (fusion chosen on
-           tuning_questions, as faiss_index), and the first domain's finals zero-shot on the others
+           every model scored on its domain's dev and test splits, with its BM25 hybrid (build_retriever, as
+           faiss_index), and the first domain's finals zero-shot on the others
                                                                             -> train/<domain>/<run>.json
   report   statistics over seeds; BM25; LLM re-ranking and Token F1 on a fixed subset; latency -> results.json
-  doc      the page, a pure function of results.json (bench/results_page.py)        -> docs/results.md
+  doc      the page, a pure function of results.json (bench.results_page)           -> docs/results.md
 Held-out discipline: every choice is made on dev; test splits are only reported.
 """
 
@@ -30,7 +32,6 @@ import hashlib
 import json
 import os
 import platform
-import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
@@ -38,14 +39,13 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from uae_assets.domains import data_dir, get_domain, load_domains
+from uae_core.data import Corpus, Query, fixed_subset, load_corpus
+from uae_core.evaluation.metrics import METRICS
+from uae_core.labeling.candidates import CandidateConfig
+from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER
 
-from uae_assets.domains import data_dir, get_domain, load_domains  # noqa: E402
-from uae_core.data import Corpus, Query, fixed_subset, load_corpus  # noqa: E402
-from uae_core.evaluation.metrics import METRICS  # noqa: E402
-from uae_core.labeling.candidates import CandidateConfig  # noqa: E402
-from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,7 @@ def sweep_runs(size: Size) -> list[Run]:
     runs = [Run("sweep/default", "uae", phase="sweep")]
     if not size.sweep:
         return runs
-    knobs = {"learning_rate": (3e-5, 1e-4), "epochs": (2, 4), "tau_t": (0.1, 1.0), "objective": ("kl", "umi"),
-             "decisive_fraction": (0.5,)}
+    knobs = {"learning_rate": (3e-5, 1e-4), "epochs": (2, 4), "tau_t": (0.1, 1.0), "objective": ("kl", "umi")}
     runs += [Run(f"sweep/{key}={v}", "uae", overrides={key: v}, phase="sweep") for key, vs in knobs.items() for v in vs]
     # The label budget: the same pairs as K = k/2 over every question, spent as K = k over half of them.
     runs += [Run(f"sweep/k={size.k // 2}", "uae", k=size.k // 2, phase="sweep"),
@@ -124,44 +123,38 @@ def load_domain(name: str, size: Size) -> tuple[object, Corpus]:
 
 
 def prepare(args, size: Size, name: str) -> dict:
-    """Candidate sets (the pipeline's builder, from --sources) and teacher labels (the pipeline's labeler and
-    label store; with --reuse-labels only pairs the earlier file lacks) for the domain's train questions."""
-    from uae_core.labeling.candidates import (
-        CandidateSet,
-        build_candidate_sets,
-        gold_recall,
-        select_train_queries,
-        teacher_top_is_gold,
-    )
-    from uae_core.labeling.label_store import LabelStore
-    from uae_core.labeling.labeler import label_candidates
+    """Candidate sets (candidate_sets' build_sticky, with --sources and the size's K and questions; its state
+    file in the workdir) and teacher labels (utility_labels' steps, label_pairs, into the pipeline's label
+    store; with --reuse-labels only pairs the earlier file lacks) for the domain's train questions."""
+    from uae_core.labeling.candidates import CandidateSet, teacher_top_is_gold
+    from uae_core.labeling.shards import chunks_beside
     from uae_core.labeling.teacher import TeacherConfig, load_teacher
-    from uae_core.retrieval.encoder import cached_encode, encode, load_student
+    from uae_core.pipeline import build_sticky, label_pairs
+    from uae_core.retrieval.encoder import load_student
 
     domain, corpus = load_domain(name, size)
-    train = select_train_queries(corpus.queries, size.questions)
-    base = load_student(args.student, device=args.device)
-    embeddings = {"dense": (cached_encode(base, [p.text for p in corpus.passages], args.cache, show_progress=True),
-                            encode(base, [q.question for q in train]))}
-    sets = build_candidate_sets(corpus.passages, train, size.k, domain.scope, embeddings, args.sources)
+    config = CandidateConfig(k=size.k, sources=list(args.sources), max_train_queries=size.questions)
+    candidates = build_sticky(corpus.passages, corpus.queries, config, domain.scope,
+                              load_student(args.student, device=args.device),
+                              args.workdir / "candidates" / f"{name}.json", args.cache)
+    sets = candidates.sets
     teacher = load_teacher(TeacherConfig(model=args.teacher, batch_size=args.teacher_batch),
                            cache_dir=data_dir() / "models", device=args.device)
     reused = reusable_utilities(args.reuse_labels, name, teacher.teacher_id)
     to_label = [CandidateSet(s.query_id, tuple(p for p in s.passage_ids if p not in reused.get(s.query_id, {})))
                 for s in sets]
-    with LabelStore.open(args.labels) as store:
-        store.register_teacher(teacher.teacher_id, json.dumps(asdict(teacher.config), sort_keys=True))
-        stats = label_candidates(teacher, store, [s for s in to_label if s.passage_ids],
-                                 {q.query_id: q for q in corpus.queries}, {p.passage_id: p for p in corpus.passages})
-        stored = store.utilities(teacher.teacher_id, [s.query_id for s in sets])
-    known = {q: {**reused.get(q, {}), **stored.get(q, {})} for q in {s.query_id for s in sets}}
+    queries = {q.query_id: q for q in corpus.queries}
+    labels, stats = label_pairs(teacher, args.labels, chunks_beside(args.labels),
+                                [s for s in to_label if s.passage_ids], queries,
+                                {p.passage_id: p for p in corpus.passages}, show_progress=not args.quiet)
+    known = {q: {**reused.get(q, {}), **labels.utilities.get(q, {})} for q in {s.query_id for s in sets}}
     utilities = {s.query_id: {p: known[s.query_id][p] for p in s.passage_ids if p in known[s.query_id]}
                  for s in sets}
-    top1 = list(teacher_top_is_gold(utilities, {q.query_id: q for q in corpus.queries}).values())
+    top1 = list(teacher_top_is_gold(utilities, queries).values())
     return {"domain": name, "teacher_id": teacher.teacher_id, "labeling": stats.as_dict(), "sources": args.sources,
             "pairs_reused_from_file": sum(len(s.passage_ids) - len(t.passage_ids) for s, t in zip(sets, to_label)),
             "sets": {s.query_id: list(s.passage_ids) for s in sets}, "utilities": utilities,
-            "gold_recall": gold_recall(sets, train), "top1_is_gold": float(np.mean(top1)) if top1 else None}
+            "gold_recall": candidates.gold_recall, "top1_is_gold": float(np.mean(top1)) if top1 else None}
 
 
 def reusable_utilities(prepared_dir: Path | None, domain: str, teacher_id: str) -> dict[str, dict[str, float]]:
@@ -179,18 +172,20 @@ def reusable_utilities(prepared_dir: Path | None, domain: str, teacher_id: str) 
 
 
 # -------------------------------------------------------------------------------------------------- train
-class Scorer:
-    """A domain's evaluation: a model's rankings on dev and test (run_system), and its BM25 hybrid with the
-    fusion chosen on dev (tune_hybrid), as per-query metrics."""
+class DomainEval:
+    """A domain's evaluation: a model's rankings on dev and test (run_system), and its retriever as faiss_index
+    builds it (build_retriever: the BM25 hybrid, its fusion chosen on tuning_questions), as per-query metrics."""
 
     def __init__(self, name: str, size: Size, cache: Path):
+        from uae_core.retrieval.bm25 import BM25Index
         from uae_core.retrieval.systems import bm25_system
 
         self.domain, self.corpus = load_domain(name, size)
         self.cache = cache
         self.splits = {s: [q for q in self.corpus.queries if q.split == s and q.gold_passage_ids]
                        for s in ("dev", "test")}
-        self.bm25 = bm25_system(self.corpus.passages)
+        self.bm25_index = BM25Index([p.text for p in self.corpus.passages])  # built once, shared by every model
+        self.bm25 = bm25_system(self.corpus.passages, self.bm25_index)
 
     def score(self, system) -> dict:
         """A ranker's per-query metrics on dev and test."""
@@ -206,22 +201,16 @@ class Scorer:
         return dev_metrics(model, self.corpus.passages, self.corpus.queries, self.domain.scope, self.cache)
 
     def __call__(self, model, trained: list[str] | None = None) -> dict:
-        """A student's scores, and those of its hybrid with BM25, the fusion chosen as `faiss_index` chooses
-        it (tune_hybrid on the dev split plus, given the `trained` question ids, the train questions of
-        documents none of them came from), applied to test."""
-        from uae_core.evaluation.compare import tune_hybrid, tuning_questions
-        from uae_core.retrieval.encoder import cached_encode
-        from uae_core.retrieval.fusion import hybrid_system
-        from uae_core.retrieval.index import build_index
-        from uae_core.retrieval.systems import dense_system
+        """A student's scores, and those of its hybrid with BM25 from the retriever faiss_index would build
+        (build_retriever: the fusion chosen on the dev split plus, given the `trained` question ids, the train
+        questions of documents none of them came from), applied to test."""
+        from uae_core.pipeline import build_retriever
 
-        passages = self.corpus.passages
-        dense = dense_system(model, build_index(cached_encode(model, [p.text for p in passages], self.cache)))
-        queries = self.corpus.queries
-        fusion, _ = tune_hybrid(dense, self.bm25, passages, queries, self.domain.scope, trained=trained)
-        hybrid = self.score(hybrid_system(dense, self.bm25, fusion))
-        return {**self.score(dense), "test_hybrid": hybrid["test"], "fusion": fusion.as_dict(),
-                "fusion_questions": len(tuning_questions(queries, trained))}
+        built = build_retriever(model, self.corpus.passages, self.corpus.queries, self.domain.scope, trained,
+                                self.cache, bm25=self.bm25_index)
+        hybrid = self.score(built.hybrid)
+        return {**self.score(built.dense), "test_hybrid": hybrid["test"], "fusion": built.fusion.as_dict(),
+                "fusion_questions": len(built.tuning)}
 
 
 def _per_query(result, queries: list[Query]) -> dict:
@@ -235,21 +224,21 @@ def train_stage(args, size: Size, domains: list[str]) -> None:
     With --tracking none (a GPU box without MLflow) the same trainings run without the MLflow runs."""
     from uae_core.retrieval.encoder import load_student
 
-    scorers = {d: Scorer(d, size, args.cache) for d in domains}
+    evals = {d: DomainEval(d, size, args.cache) for d in domains}
     experiment = f"uae-bench-{args.size}"
     with _bench_run(args, size, experiment) as parent_run_id:
         base_model = load_student(args.student, device=args.device)
         prepared = {d: json.loads((args.workdir / "prepared" / f"{d}.json").read_text()) for d in domains}
         for domain in domains:  # BM25 and the untrained base encoder (and its hybrid, tuned on the questions the
             # finals' hybrids are tuned on, as eval_report tunes both), scored the same way
-            _cached(args.workdir / "train" / domain / "bm25.json", lambda d=domain: scorers[d].score(scorers[d].bm25))
+            _cached(args.workdir / "train" / domain / "bm25.json", lambda d=domain: evals[d].score(evals[d].bm25))
             _cached(args.workdir / "train" / domain / "base.json",
-                    lambda d=domain: scorers[d](base_model, trained=list(prepared[d]["sets"])))
+                    lambda d=domain: evals[d](base_model, trained=list(prepared[d]["sets"])))
 
         def train(domain: str, run: Run) -> dict:
             others = domains[1:] if domain == domains[0] and run.phase == "final" else []
             record = _cached(args.workdir / "train" / domain / run.file(), lambda: train_one(
-                args, size, run, prepared[domain], scorers[domain], [scorers[d] for d in others], experiment,
+                args, size, run, prepared[domain], evals[domain], [evals[d] for d in others], experiment,
                 parent_run_id))
             dev = record["scores"][domain]["dev"]["mean"]
             print(f"[train] {domain} {run.name}: dev success@1 {dev['success@1']:.3f} map {dev['map']:.3f}", flush=True)
@@ -296,31 +285,34 @@ def domain_training_settings(name: str) -> dict:
     return {k: v for k, v in get_domain(name).pinned("uae_encoder").items() if k in known}
 
 
-def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_shot: list[Scorer],
+def train_one(args, size: Size, run: Run, prepared: dict, evaluation: DomainEval, zero_shot: list[DomainEval],
               experiment: str, parent_run_id: str | None) -> dict:
     """One training through the pipeline's distill (an MLflow run nested under the benchmark's; without
-    tracking, distill's own train_student), scored on its domain and, zero-shot, on `zero_shot` domains."""
+    tracking, distill's own train_and_merge), scored on its domain and, zero-shot, on `zero_shot` domains."""
     from uae_core.labeling.candidates import CandidateSet
+    from uae_core.pipeline import train_and_merge
     from uae_core.retrieval.encoder import load_student
-    from uae_core.training.examples import build_examples, hard_label_examples
-    from uae_core.training.merge import train_and_merge
+    from uae_core.training.examples import build_examples, hard_label_examples, training_lexical
     from uae_core.training.trainer import TrainConfig
 
     domain = prepared["domain"]
-    queries = {q.query_id: q for q in scorer.corpus.queries}
-    passages = {p.passage_id: p for p in scorer.corpus.passages}
+    queries = {q.query_id: q for q in evaluation.corpus.queries}
+    passages = {p.passage_id: p for p in evaluation.corpus.passages}
     qids = list(prepared["sets"])[: max(1, int(len(prepared["sets"]) * run.questions))]
     sets = [CandidateSet(q, tuple(prepared["sets"][q][: run.k or size.k])) for q in qids]
     settings = {**FINAL, **domain_training_settings(domain)}
     if run.system == "hard_label":
-        examples, overrides = hard_label_examples(sets, queries, passages), {**settings, "objective": "gold"}
-    else:
-        examples, overrides = build_examples(sets, prepared["utilities"], queries, passages), settings
+        settings["objective"] = "gold"
     run_overrides = {k: v for k, v in run.overrides.items() if not (run.system == "hard_label" and k == "objective")}
-    config = TrainConfig(**{**overrides, **run_overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
+    config = TrainConfig(**{**settings, **run_overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
+    if run.system == "hard_label":
+        examples = hard_label_examples(sets, queries, passages)
+    else:  # as uae_encoder builds them (with BM25's shares when the training is for the hybrid)
+        examples = build_examples(sets, prepared["utilities"], queries, passages, lexical=training_lexical(
+            evaluation.corpus.passages, evaluation.corpus.queries, sets, evaluation.domain.scope, config))
     model = load_student(args.student, device=args.device)
     if args.tracking == "none":
-        train, merge = train_and_merge(model, examples, config, scorer.dev, show_progress=not args.quiet)
+        train, merge = train_and_merge(model, examples, config, evaluation.dev, show_progress=not args.quiet)
         run_id = None
     else:
         from uae_assets.resources import MLflowResource
@@ -329,12 +321,12 @@ def train_one(args, size: Size, run: Run, prepared: dict, scorer: Scorer, zero_s
         tracking = Tracking(MLflowResource().client(), domain, register=False, experiment=experiment,
                             parent_run_id=parent_run_id,
                             tags={"bench_run": run.name, "teacher_id": prepared["teacher_id"]})
-        result = distill(examples, config, model, tracking, evaluate_dev=scorer.dev, show_progress=not args.quiet)
+        result = distill(examples, config, model, tracking, evaluate_dev=evaluation.dev,
+                         show_progress=not args.quiet)
         model, run_id, train, merge = result.model, result.run_id, result.train, result.merge
-    scores = {domain: scorer(model, trained=qids), **{s.domain.name: s(model) for s in zero_shot}}
+    scores = {domain: evaluation(model, trained=qids), **{e.domain.name: e(model) for e in zero_shot}}
     return {"run": asdict(run), "config": asdict(config), "examples": len(examples), "device": args.device,
-            "train_seconds": round(train.seconds, 1), "reranker_seconds": round(train.reranker_seconds, 1),
-            "signal_top_is_gold": train.signal_top_is_gold, "mlflow_run_id": run_id, "scores": scores,
+            "train_seconds": round(train.seconds, 1), "mlflow_run_id": run_id, "scores": scores,
             "merge": {"share": merge.share, "dev_scores": {str(k): v for k, v in merge.scores.items()}}}
 
 
@@ -428,56 +420,39 @@ def cached_answers(args, size: Size, domain: str) -> dict:
 
 
 def answers_stage(args, size: Size, domains: list[str]) -> dict:
-    """On a fixed subset of each test split: LLM re-ranking (UPR) of the base top-20, and Token F1 of the
-    teacher's answers from the top 1 and 3 of each system (seed-0 encoders), with per-query latency."""
-    from uae_core.evaluation.reader import Reader
-    from uae_core.evaluation.report import run_system
+    """On a fixed subset of each test split, eval_report's evaluation (compare): BM25, the base encoder, LLM
+    re-ranking (UPR) of the base top-20 and Token F1 of the teacher's answers from the top 1 and 3 of each, with
+    per-query latency; plus the seed-0 UAE encoder's rankings (its top 20, recorded at training time)."""
+    from uae_core.evaluation.compare import EvalConfig, compare, recorded_system
     from uae_core.labeling.teacher import TeacherConfig, load_teacher
-    from uae_core.retrieval.encoder import cached_encode, load_student
-    from uae_core.retrieval.index import build_index
-    from uae_core.retrieval.rerank import rerank_system
-    from uae_core.retrieval.systems import bm25_system, dense_system
+    from uae_core.retrieval.encoder import load_student
 
     teacher = load_teacher(TeacherConfig(model=args.teacher, backend=args.reader_backend),
                            cache_dir=data_dir() / "models", device=args.device)
-    reader, out = Reader(teacher), {}
     base = load_student(args.student, device=args.device)
+    config = EvalConfig(llm_rerank_depth=20, answer_top_k=[1, 3])
+    out = {}
     for domain in domains:
         d, corpus = load_domain(domain, size)
-        passages = corpus.passages
         queries = fixed_subset([q for q in corpus.queries if q.split == "test" and q.gold_passage_ids],
                                size.answer_queries)
-        base_dense = dense_system(base, build_index(cached_encode(base, [p.text for p in passages], args.cache)))
-        systems = {"bm25": bm25_system(passages), "base": base_dense,
-                   "llm_rerank": rerank_system(base_dense, teacher, passages, 20)}
+        recorded = {}
         seed0 = args.workdir / "train" / domain / "uae_seed-0.json"
-        table = {}
-        for name, system in systems.items():
-            result = run_system(system, passages, queries, d.scope, latency_queries=len(queries))
-            table[name] = _answered(result.rankings, result, queries, passages, reader)
-        if seed0.is_file():  # UAE's rankings (top 20 recorded at training time) on the same questions
+        if seed0.is_file():
             record = json.loads(seed0.read_text())["scores"][domain]["test"]
-            top = dict(zip(record["query_ids"], record["top20"]))
-            rankings = [np.array(top[q.query_id]) for q in queries]
-            table["uae"] = _answered(rankings, None, queries, passages, reader)
-        out[domain] = {"n_queries": len(queries), "systems": table}
+            recorded["uae"] = recorded_system(dict(zip(record["query_ids"], record["top20"])))
+        report = compare(corpus.passages, queries, d.scope, base, {}, args.cache, config, teacher, rankers=recorded)
+        out[domain] = {"n_queries": report["n_queries"],
+                       "systems": {name: _answer_row(row, timed=name not in recorded)
+                                   for name, row in report["systems"].items()}}
     return out
 
 
-def _answered(rankings, result, queries, passages, reader) -> dict:
-    from uae_core.evaluation.metrics import per_query_table
-    from uae_core.evaluation.reader import answer_f1
-
-    ids = [[passages[r].passage_id for r in row] for row in rankings]
-    per_query = per_query_table(ids, [q.gold_passage_ids for q in queries])
-    cache: dict[str, str] = {}
-    for k in (1, 3):
-        per_query[f"f1@{k}"] = answer_f1(reader, queries, rankings, passages, k, cache)
-    out = {"per_query": {m: v.tolist() for m, v in per_query.items()},
-           "mean": {m: float(v.mean()) for m, v in per_query.items()}}
-    if result is not None:
-        out["latency_ms_p50"], out["latency_ms_p95"] = result.latency_ms_p50, result.latency_ms_p95
-    return out
+def _answer_row(row: dict, timed: bool) -> dict:
+    """A system's row of compare's report as results.json keeps it: its means and (a live system) latency."""
+    latency = ("latency_ms_p50", "latency_ms_p95")
+    return {"mean": {m: v for m, v in row.items() if m not in latency},
+            **({k: row[k] for k in latency} if timed else {})}
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -544,7 +519,7 @@ def main(argv=None) -> int:
         elif stage == "report":
             report_stage(args, size, domains)
         else:
-            from results_page import write_page  # bench/results_page.py: tables and the figure, no compute
+            from bench.results_page import write_page  # tables and the figure, no compute
 
             write_page(json.loads((args.workdir / "results.json").read_text()), args.out)
         print(f"[{stage}] done in {time.perf_counter() - t:.0f} s", flush=True)

@@ -1,5 +1,5 @@
-"""docs/results.md and its figure from bench/results.py's results.json: a pure function of that file (tables,
-no compute), so the page can be re-rendered anywhere with `bench/results.py --stage doc`."""
+"""docs/results.md and its figure from bench.results' results.json: a pure function of that file (tables, no
+compute), so the page can be re-rendered anywhere with `python -m bench.results --stage doc`."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ def answers_section(answers: dict) -> list[str]:
 
 def render(results: dict) -> str:
     lines = ["# Results: UAE against what users already have", "",
-             f"Made by `bench/results.py --size {results['size']}` (started {results['started']} UTC, "
+             f"Made by `python -m bench.results --size {results['size']}` (started {results['started']} UTC, "
              f"{results['machine']}); every number below is in `results.json` beside the run's files.", "",
              "## Targets", "", *targets(results), "", "![gains over the base encoder](results_gains.png)", ""]
     chosen = results.get("chosen")

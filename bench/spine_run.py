@@ -2,7 +2,7 @@
 asset step (from the Dagster instance) and the evaluation report it produced.
 
     bash scripts/run.sh                      # the default run (or .venv/bin/uae materialize --domain D)
-    .venv/bin/python bench/spine_run.py      # then this, on the same machine
+    .venv/bin/python -m bench.spine_run      # then this, on the same machine
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def main() -> None:
              f"Dagster run `{run.run_id}`, "
              f"{datetime.fromtimestamp(run_stats.start_time, timezone.utc):%Y-%m-%d %H:%M} UTC, "
              f"on {os.cpu_count()} CPU cores ({platform.machine()}), no GPU. Made by `bash scripts/run.sh` then "
-             "`.venv/bin/python bench/spine_run.py`.", "",
+             "`.venv/bin/python -m bench.spine_run`.", "",
              "| asset step | wall time (s) |", "|---|---|"]
     for s in sorted(stats, key=lambda s: s.start_time or 0):
         lines.append(f"| {s.step_key} | {s.end_time - s.start_time:.1f} |")

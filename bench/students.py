@@ -1,21 +1,21 @@
-"""What the training benches share: train a student on examples and score it on dev and test, and the base
-encoder's scores (computed once per workdir), so every bench compares students the same way."""
+"""What the training benches share: labels for a label budget through the pipeline's own steps, a student
+trained by the pipeline's training step, and scores on dev and test (the base encoder's computed once per
+workdir), so every bench compares students the same way.
+
+A bench's workdir holds `sets.json` (the label stage's candidate sets, in train order) and `labels.duckdb`
+(their teacher labels); a budget "N:K" trains on the first N sets, cut to their first K candidates.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from uae_core.evaluation.compare import split_metrics
+from uae_core.labeling.candidates import CandidateConfig, CandidateSet
 from uae_core.retrieval.encoder import load_student
-from uae_core.training.trainer import TrainConfig, train_student
 
-METRICS = ("success@1", "map")
+HEADLINE_METRICS = ("success@1", "map")  # the two a bench's tables show (uae_core.evaluation.metrics has all)
 SPLITS = ("dev", "test")  # dev: what uae_encoder's promotion uses; test: the held-out report
 
 
@@ -24,16 +24,8 @@ def scores(model, corpus, domain, cache: Path) -> dict[str, dict[str, float]]:
     out = {}
     for split in SPLITS:
         metrics = split_metrics(model, corpus.passages, corpus.queries, domain.scope, cache, split)
-        out[split] = {m: round(metrics[m], 4) for m in METRICS}
+        out[split] = {m: round(metrics[m], 4) for m in HEADLINE_METRICS}
     return out
-
-
-def train_and_score(student: str, examples, seed: int, corpus, domain, cache: Path) -> dict:
-    """A fresh student trained with TrainConfig's defaults (the main command's): train seconds and scores."""
-    model = load_student(student)
-    started = time.perf_counter()
-    train_student(model, examples, TrainConfig(seed=seed), show_progress=False)
-    return {"train_s": round(time.perf_counter() - started, 1), **scores(model, corpus, domain, cache)}
 
 
 def base_scores(workdir: Path, student: str, corpus, domain) -> dict:
@@ -44,59 +36,44 @@ def base_scores(workdir: Path, student: str, corpus, domain) -> dict:
     return json.loads(path.read_text())
 
 
-def records(folder: Path, prefix: str) -> list[dict]:
-    """bench/results.py train records in `folder` whose file names start with `prefix`."""
-    return [json.loads(p.read_text()) for p in sorted(folder.glob(f"{prefix}*.json"))]
-
-
-def seed_table(domain: str, rows: dict[str, list[dict]], trained_on: Callable[[dict], int],
-               signal: Callable[[dict], float | None] | None = None) -> list[str]:
-    """Markdown rows: each system's dev, test and test-hybrid R@1 / MAP as mean ± sd over its seed records,
-    the questions it trained on (`trained_on(record)`), optionally how often its signal put gold first, and its
-    train seconds."""
-    extra = "signal top is gold | " if signal else ""
-    lines = [f"| system | seeds | questions | {extra}dev R@1 | dev MAP | test R@1 | test MAP | test hybrid R@1 | "
-             "test hybrid MAP | train s (device) |", "|---|---|---|" + "---|" * (8 if signal else 7)]
-    for name, group in rows.items():
-        if not group:
-            continue
-        cells = []
-        for split, metric in [(s, m) for s in ("dev", "test", "test_hybrid") for m in METRICS]:
-            v = [r["scores"][domain][split]["mean"][metric] for r in group]
-            cells.append(f"{np.mean(v):.3f} ± {np.std(v):.3f} | " if len(v) > 1 else f"{v[0]:.3f} | ")
-        if signal:
-            tops = [signal(r) for r in group]
-            cells.insert(0, "| " if None in tops else f"{np.mean(tops):.1%} | ")
-        seeds = ",".join(str(r["run"]["seed"]) for r in group)
-        seconds = f"{np.mean([r['train_seconds'] for r in group]):.0f} ({group[0]['device']})"
-        lines.append(f"| {name} | {seeds} | {trained_on(group[0])} | {''.join(cells)}{seconds} |")
-    return lines
-
-
-def add_finals_args(ap: argparse.ArgumentParser, name: str, rows: str, page: Path) -> None:
-    """The arguments of a bench that trains beside bench/results.py's finals (its labels, its train_one):
-    where the finals are, where this bench's records go (<data dir>/results/`name`) and its page."""
-    from uae_core.weights import DEFAULT_STUDENT
-
-    ap.add_argument("--results", type=Path, help="bench/results.py's workdir (default <data dir>/results/quick)")
-    ap.add_argument("--workdir", type=Path, help=f"default <data dir>/results/{name}")
-    ap.add_argument("--baseline", action="append", default=[], metavar="DOMAIN=DIR",
-                    help=f"a bench/results.py workdir whose finals are the domain's {rows} rows (default --results), "
-                         "e.g. one trained with the domain's own settings")
-    ap.add_argument("--out", type=Path, default=page)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--student", default=DEFAULT_STUDENT)
-    ap.add_argument("--embed-chunk", type=int, default=8)
-
-
-def finish_finals_args(args: argparse.Namespace, name: str, size) -> None:
-    """Defaults and what train_one reads besides: no MLflow, bench/results.py's quick size without a sweep."""
+def load_teacher_for(model: str):
     from uae_assets.domains import data_dir
+    from uae_core.labeling.teacher import TeacherConfig, load_teacher
 
-    args.domains = args.domains.split(",")
-    args.results = args.results or data_dir() / "results" / "quick"
-    args.workdir = args.workdir or data_dir() / "results" / name
-    args.cache = data_dir() / "cache" / "embeddings"
-    args.baselines = {d: Path(p) for d, p in (b.split("=", 1) for b in args.baseline)}
-    args.size = size
-    args.tracking, args.quiet = "none", False
+    return load_teacher(TeacherConfig(model=model), cache_dir=data_dir() / "models")
+
+
+def label_stage(workdir: Path, corpus, domain, k: int, questions: int, student: str, teacher: str) -> dict:
+    """Candidate sets of the first `questions` train questions (0 = all) at K = `k` from candidate_sets'
+    build_sticky (BM25 + the base encoder, the domain's scope), labeled by utility_labels' steps (label_pairs)
+    into <workdir>/labels.duckdb; the sets go to <workdir>/sets.json. Only missing labels are computed."""
+    from uae_core.labeling.shards import chunks_beside
+    from uae_core.pipeline import build_sticky, label_pairs
+
+    config = CandidateConfig(k=k, max_train_queries=questions)
+    result = build_sticky(corpus.passages, corpus.queries, config, domain.scope, load_student(student),
+                          workdir / "candidates.json", workdir / "cache")
+    (workdir / "sets.json").write_text(json.dumps({s.query_id: list(s.passage_ids) for s in result.sets}))
+    model = load_teacher_for(teacher)
+    db = workdir / "labels.duckdb"
+    _, stats = label_pairs(model, db, chunks_beside(db), result.sets, {q.query_id: q for q in corpus.queries},
+                           {p.passage_id: p for p in corpus.passages}, show_progress=True)
+    record = {"k": k, "questions": len(result.sets), "gold_recall": result.gold_recall,
+              "teacher_id": model.teacher_id, "labeling": stats.as_dict()}
+    (workdir / "label.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
+def budget_examples(workdir: Path, corpus, budget: str, teacher_id: str) -> tuple[list[CandidateSet], list]:
+    """A label budget "N:K" of the label stage in `workdir`: its first N sets cut to their first K candidates,
+    and their training examples from the teacher's labels in <workdir>/labels.duckdb."""
+    from uae_core.labeling.label_store import LabelStore
+    from uae_core.training.examples import build_examples
+
+    raw = json.loads((workdir / "sets.json").read_text())  # the label stage's, in train order
+    n, k = (int(x) for x in budget.split(":"))
+    sets = [CandidateSet(q, tuple(p[:k])) for q, p in list(raw.items())[:n]]
+    with LabelStore.open(workdir / "labels.duckdb", read_only=True) as store:
+        utilities = store.utilities(teacher_id, [s.query_id for s in sets])
+    return sets, build_examples(sets, utilities, {q.query_id: q for q in corpus.queries},
+                                {p.passage_id: p for p in corpus.passages})

@@ -1,8 +1,8 @@
 """The teacher's two backends side by side, in one run on one machine: labeling throughput (pairs/s), answer
 generation (tokens/s), and how far their scores differ, on the same real QASPER requests.
 
-    .venv/bin/python bench/teacher.py                      # this machine (CPU): docs/bench_teacher.md
-    python bench/teacher.py --device cuda --model DIR      # a GPU machine (same architecture, any weights)
+    .venv/bin/python -m bench.teacher                      # this machine (CPU): docs/bench_teacher.md
+    python -m bench.teacher --device cuda --model DIR      # a GPU machine (same architecture, any weights)
 
 Both backends score the same token-id prompts (labeling/teacher.py builds them); the rounds alternate
 between backends, so both see the same load on a shared machine. 1M pairs: the time at the measured rate.
@@ -16,17 +16,15 @@ import os
 import platform
 import random
 import statistics
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from uae_core.data.qasper import load_qasper
+from uae_core.labeling.teacher import ScoreRequest, TeacherConfig, load_teacher
+from uae_core.weights import DEFAULT_TEACHER
 
-from uae_core.data.qasper import load_qasper  # noqa: E402
-from uae_core.labeling.teacher import ScoreRequest, TeacherConfig, load_teacher  # noqa: E402
-from uae_core.weights import DEFAULT_TEACHER  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 POOL = REPO.parent / "shared" / "data" / "qasper" / "qasper-train-pool.json"
 
@@ -92,7 +90,7 @@ def measure(args) -> dict:
 def render(r: dict, path: Path) -> None:
     rate = r["pairs_per_second"]
     lines = ["# The teacher's backends: transformers and vLLM", "",
-             f"`.venv/bin/python bench/teacher.py` on {r['machine']}, {r['date']} (median load average during the "
+             f"`.venv/bin/python -m bench.teacher` on {r['machine']}, {r['date']} (median load average during the "
              f"rounds {r['load_avg_median']:.1f}: {'a shared machine' if r['load_avg_median'] > 1.5 else 'quiet'}). "
              f"{r['pairs']} QASPER labeling requests (mean {r['mean_tokens']:.0f} tokens: prompt + answer), "
              "scored by both backends in alternating rounds of the same requests; the packaged SmolLM2-135M "
@@ -115,7 +113,7 @@ def render(r: dict, path: Path) -> None:
                   "absolute rates depend on it (a quiet machine labels at 2-3.5 pairs/s with transformers).", ""]
     lines += ["GPU: measured in an earlier session (docs/bench_gpu.md, an H200, the same architecture with random "
               "weights): transformers 442 pairs/s in fp32 at batch 32, so 1M pairs in 38 minutes. vLLM on a GPU "
-              "is not measured: no device machine was lent to this task; `python bench/teacher.py --device cuda "
+              "is not measured: no device machine was lent to this task; `python -m bench.teacher --device cuda "
               "--model DIR` is the command for one.", ""]
     path.write_text("\n".join(lines))
 

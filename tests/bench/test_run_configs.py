@@ -1,5 +1,5 @@
 """The run configs shipped in configs/ pass the checks `uae materialize --config` makes, and configs/tuned.yaml
-trains what docs/results.md's finals measured (bench/results.py's FINAL, its K and label budget), so the two
+trains what docs/results.md's finals measured (bench.results' FINAL, its K and label budget), so the two
 cannot drift apart."""
 
 from pathlib import Path
@@ -30,10 +30,7 @@ def test_shipped_domain_settings_pass_the_same_checks():
 
 
 def test_tuned_config_is_the_benchmarks_finals():
-    import sys
-
-    sys.path.insert(0, str(REPO / "bench"))
-    from results import FINAL, SIZES
+    from bench.results import FINAL, SIZES
 
     ops = yaml.safe_load((REPO / "configs" / "tuned.yaml").read_text())["ops"]
     assert ops["uae_encoder"]["config"] == FINAL
