@@ -230,6 +230,7 @@ def all_domains(path: Path | None = None) -> dict[str, Domain]:
 
 def get_domain(name: str) -> Domain:
     """One domain, without reading the watched folder's other entries (called by every asset step)."""
+    check_name(name, "requested domain (--domain or partition key)")  # `../x` would find files outside the folder
     domains, _ = load_domains()
     if name in domains:
         return domains[name]

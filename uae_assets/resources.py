@@ -31,13 +31,31 @@ class Storage(ConfigurableResource):
 
     def path(self, *parts: str) -> Path:
         """A path under the root; its parent folder exists."""
-        p = Path(self.root or data_dir()).joinpath(*parts)
+        p = self.inside(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
     def folder(self, *parts: str) -> Path:
-        p = Path(self.root or data_dir()).joinpath(*parts)
+        """A folder under the root, created if missing."""
+        p = self.inside(*parts)
         p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def inside(self, *parts: str) -> Path:
+        """root/parts, refused (ValueError naming the part) when a part is empty, absolute or holds `..`:
+        parts come from domain names, versions and partition keys, which the UI or the API can set to
+        anything (a dynamic partition `../../x` wrote outside the data folder). Checked on the parts, not by
+        following symlinks, so a folder of the root that is a symlink the user made (a cache on another
+        disk) keeps working."""
+        root = Path(self.root or data_dir()).resolve()
+        for part in parts:
+            if not isinstance(part, str) or not part.strip() or Path(part).is_absolute() \
+                    or ".." in Path(part).parts or "\0" in part:
+                raise ValueError(f"storage path part {part!r} is not allowed: it must be a relative path inside "
+                                 f"{root} without '..' (parts: {list(parts)})")
+        p = root.joinpath(*parts)
+        if not Path(os.path.normpath(p)).is_relative_to(root):  # cannot happen after the checks above
+            raise ValueError(f"storage path {list(parts)} leads outside {root}")
         return p
 
 

@@ -4,7 +4,9 @@ the `champion` alias that moves only when a new version beats it on the dev spli
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,16 +125,48 @@ def download_version(version_uri: str, dst: str | Path) -> Path:
     return inner if inner.is_dir() else root
 
 
+# One part of a registered model URI as a folder name: a model name, a version number, or NAME@ALIAS.
+_URI_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+
+
+def cache_target(model_uri: str, cache_dir: str | Path) -> Path:
+    """Where local_copy keeps `model_uri` (models:/name/3 -> cache_dir/name/3): each part of the URI a plain
+    folder name, and the resolved folder inside `cache_dir`; anything else is a ValueError naming the URI."""
+    ref = model_uri.removeprefix("models:/")
+    parts = ref.split("/")
+    expected = "expected models:/NAME/VERSION or models:/NAME@ALIAS, each part letters, digits, '.', '_', '-'"
+    if not model_uri.startswith("models:/") or not all(_URI_PART.match(p) and ".." not in p for p in parts):
+        raise ValueError(f"model URI {model_uri!r} cannot name a folder of the model cache {cache_dir}: {expected}")
+    root = Path(cache_dir).resolve()
+    target = root.joinpath(*parts).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise ValueError(f"model URI {model_uri!r} leads outside the model cache {root} (to {target}): {expected}")
+    return target
+
+
 def local_copy(model_uri: str, cache_dir: str | Path) -> Path:
-    """A registered version downloaded once under `cache_dir` (models:/name/3 -> cache_dir/name/3)."""
-    target = Path(cache_dir).joinpath(*model_uri.removeprefix("models:/").split("/"))
-    if not (target / "modules.json").is_file():
-        partial = target.parent / (target.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.rmtree(target, ignore_errors=True)
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(download_version(model_uri, partial)), str(target))
-        shutil.rmtree(partial, ignore_errors=True)
+    """A registered version downloaded once under `cache_dir` (models:/name/3 -> cache_dir/name/3).
+
+    The download goes to a temporary folder beside the target and is renamed into place, so a folder is
+    either complete or absent; nothing is deleted but that temporary folder. A target that exists without
+    `modules.json` was not written here: it is refused, naming it, not removed."""
+    target = cache_target(model_uri, cache_dir)
+    if (target / "modules.json").is_file():
+        return target
+    if target.exists() or target.is_symlink():
+        raise FileExistsError(f"{target}: exists but is not a complete model folder (no modules.json), so it was "
+                              f"not written by uae; move or delete it to download {model_uri} there again")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        downloaded = download_version(model_uri, tmp / "download")
+        try:
+            downloaded.rename(target)
+        except OSError:
+            if not (target / "modules.json").is_file():  # not another process that finished the same copy first
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
