@@ -137,3 +137,36 @@ def _convert_gguf(directory: Path, gguf: str, target: Path) -> None:
 def student_fingerprint(spec: str) -> str:
     """Key for caching a base student's embeddings: its weights fingerprint, or the id for hub models."""
     return weights_fingerprint(resolve_student(spec))
+
+
+# Weights a student may load from. A pickle (`pytorch_model.bin`, `.pt`) runs code when it is unpickled, and
+# students come from folders and registries others can write to: safetensors only, unless the user sets
+# UAE_ALLOW_PICKLE=1 for the process.
+ALLOW_PICKLE = "UAE_ALLOW_PICKLE"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+NOT_WEIGHTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state.pth")  # trainer state, never loaded
+
+
+def pickle_allowed() -> bool:
+    return os.environ.get(ALLOW_PICKLE, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_safetensors(source: str) -> None:
+    """A ValueError naming the folder unless every folder of a local student (its root and the module
+    folders sentence-transformers keeps one level down) that holds weights holds them as safetensors.
+    A Hugging Face id is checked when it loads (student_load_kwargs)."""
+    root = Path(source)
+    if pickle_allowed() or not root.is_dir():
+        return
+    for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))):
+        files = [p.name for p in folder.iterdir() if p.is_file()]
+        pickles = [f for f in files if f.endswith(PICKLE_SUFFIXES) and f not in NOT_WEIGHTS]
+        if pickles and not any(f.endswith(".safetensors") for f in files):
+            raise ValueError(f"{folder}: student weights only as a pickle ({', '.join(sorted(pickles))}), which can "
+                             "run code when loaded; convert them to safetensors (model.save_pretrained(..., "
+                             f"safe_serialization=True)) or, if you trust this folder, set {ALLOW_PICKLE}=1")
+
+
+def student_load_kwargs() -> dict:
+    """SentenceTransformer's model_kwargs: transformers may read safetensors only (unless UAE_ALLOW_PICKLE=1)."""
+    return {} if pickle_allowed() else {"use_safetensors": True}

@@ -14,12 +14,21 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
-from uae_core.weights import resolve_student
+from uae_core.weights import ALLOW_PICKLE, check_safetensors, resolve_student, student_load_kwargs
 
 
 def load_student(spec: str, max_seq_length: int = 256, device: str = "cpu") -> SentenceTransformer:
-    """`packaged:all-MiniLM-L6-v2`, a local directory or a Hugging Face id."""
-    model = SentenceTransformer(resolve_student(spec), device=device)
+    """`packaged:all-MiniLM-L6-v2`, a local directory or a Hugging Face id; safetensors weights only unless
+    UAE_ALLOW_PICKLE=1 (uae_core.weights.check_safetensors)."""
+    source = resolve_student(spec)
+    check_safetensors(source)
+    try:
+        model = SentenceTransformer(source, device=device, model_kwargs=student_load_kwargs())
+    except OSError as exc:
+        if "safetensors" not in str(exc):
+            raise
+        raise ValueError(f"{spec}: no safetensors weights ({' '.join(str(exc).split())}); students load "
+                         f"safetensors only: convert the model, or set {ALLOW_PICKLE}=1 if you trust it") from None
     model.max_seq_length = max_seq_length
     return model
 
