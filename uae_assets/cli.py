@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -63,11 +64,8 @@ def _run_config(path: Path | None) -> dict:
 def materialize(domain: str, run_config: dict, select: list[str] | None = None) -> int:
     from uae_assets.domain_config import merge_under
     from uae_assets.domains import get_domain
-    from uae_assets.launch import launch_and_wait
-    from uae_assets.recovery import close_stale_runs, host_tags, live_runs_of
-    from uae_assets.resources import MLflowResource, TeacherResource
     from uae_assets.run_config import check_run_config, preflight
-    from uae_assets.sync import apply_sync, plan_sync
+    from uae_assets.run_lock import DomainBusy, domain_run_lock
 
     target = get_domain(domain)
     if target.run_config:  # the domain's own settings (domains.yaml), under the --config file's
@@ -78,6 +76,19 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
     for warning in preflight(target, run_config):
         print(f"warning: {warning}", file=sys.stderr)
     instance = _instance()
+    try:  # held until the run ends: the check for runs in progress and the launch below are one step
+        with domain_run_lock(Path(os.environ["DAGSTER_HOME"]) / "locks", domain):
+            return _materialize_locked(instance, domain, run_config, select)
+    except DomainBusy as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _materialize_locked(instance, domain: str, run_config: dict, select: list[str] | None) -> int:
+    from uae_assets.launch import launch_and_wait
+    from uae_assets.recovery import close_stale_runs, host_tags, live_runs_of
+    from uae_assets.resources import MLflowResource, TeacherResource
+    from uae_assets.sync import apply_sync, plan_sync
+
     for stale in close_stale_runs(instance, MLflowResource().client()):
         print(f"closed run {stale.run_id} ({stale.partition}): {stale.reason}; its pool slots are free, "
               "its stored labels are kept", file=sys.stderr)
@@ -123,6 +134,10 @@ def evaluate(args) -> int:
             args.model.startswith((".", "/", "~")) or "/" not in args.model):
         raise UsageError(f"--model {args.model}: no such directory (expected models:/NAME/VERSION, "
                          "models:/NAME@champion, a directory, a Hugging Face id org/name, or 'base')")
+    if Path(args.model).is_dir():
+        from uae_core.weights import check_safetensors
+
+        check_safetensors(args.model)  # before any work: a pickle-only folder is refused in one line
     out = args.out or data_dir() / "reports" / "evaluate" / args.data.stem
     report = evaluate_encoder(args.model, args.data, out, config, data_format=args.format,
                               cache_dir=data_dir() / "cache" / "embeddings", model_cache=data_dir() / "models",
@@ -165,17 +180,48 @@ def print_runs(domain: str, limit: int) -> int:
     return 0
 
 
+# `--version`: a version number or an alias name (MLflow's own alias rule, less the characters of a path).
+VERSION = re.compile(r"^(?:[1-9][0-9]{0,8}|[A-Za-z_][A-Za-z0-9_-]{0,62})$")
+
+
+def check_version(version: str | None) -> None:
+    """A UsageError (exit 2) unless `--version` is a version number or an alias name: it becomes a
+    registry URI and a folder of the model cache, so a path (`../x`) must never get that far."""
+    if version is not None and not VERSION.match(version):
+        raise UsageError(f"--version {version!r}: expected a registered version number (e.g. 3) or an alias "
+                         "name (e.g. champion)")
+
+
+def _model_uri(client, domain: str, version: str | None) -> str:
+    """`models:/uae-encoder-<domain>/<N>` of `--version` (a number or an alias), else of the champion."""
+    from mlflow.exceptions import MlflowException
+
+    from uae_core.tracking.registry import champion_uri, model_name
+
+    name = model_name(domain)
+    if version is None:
+        uri = champion_uri(client, domain)
+        if uri is None:
+            raise UsageError(f"domain {domain!r} has no champion model yet: run `uae materialize --domain {domain}`")
+        return uri
+    check_version(version)
+    try:
+        found = client.get_model_version(name, version) if version.isdigit() else \
+            client.get_model_version_by_alias(name, version)
+    except MlflowException:
+        raise UsageError(f"--version {version}: {name} has no such version or alias (see `uae runs --domain "
+                         f"{domain}`)") from None
+    return f"models:/{name}/{found.version}"
+
+
 def _retriever(domain: str, version: str | None):
     """The champion's (or a given version's) retriever, as the faiss_index asset saved it."""
     from uae_assets.resources import MLflowResource
     from uae_core.retrieval.encoder import load_student
     from uae_core.retrieval.retriever import Retriever
-    from uae_core.tracking.registry import champion_uri, local_copy, model_name
+    from uae_core.tracking.registry import local_copy
 
-    client = MLflowResource().client()
-    uri = f"models:/{model_name(domain)}/{version}" if version else champion_uri(client, domain)
-    if uri is None:
-        raise UsageError(f"domain {domain!r} has no champion model yet: run `uae materialize --domain {domain}`")
+    uri = _model_uri(MLflowResource().client(), domain, version)
     folder = data_dir() / "indexes" / domain / f"v{uri.rsplit('/', 1)[1]}"
     if not (folder / "retriever.json").is_file():
         raise UsageError(f"{folder}: no retriever for {uri}; materialize its index with `uae materialize --domain "
@@ -212,14 +258,12 @@ def export(args) -> int:
     import shutil
 
     from uae_assets.resources import MLflowResource
-    from uae_core.tracking.registry import champion_uri, local_copy, model_name
+    from uae_core.tracking.registry import local_copy
 
-    client = MLflowResource().client()
-    uri = f"models:/{model_name(args.domain)}/{args.version}" if args.version else champion_uri(client, args.domain)
-    if uri is None:
-        raise UsageError(f"domain {args.domain!r} has no champion model yet: run `uae materialize`")
-    if args.dir.exists() and any(args.dir.iterdir()):
+    check_version(args.version)
+    if args.dir.exists() and (not args.dir.is_dir() or any(args.dir.iterdir())):
         raise UsageError(f"{args.dir}: exists and is not empty; choose a new folder")
+    uri = _model_uri(MLflowResource().client(), args.domain, args.version)
     shutil.copytree(local_copy(uri, data_dir() / "models" / "registry"), args.dir, dirs_exist_ok=True)
     print(f"{uri} -> {args.dir} (load it with SentenceTransformer({str(args.dir)!r}))")
     return 0
@@ -271,7 +315,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_args(args) -> None:
+    """Argument values that argparse's types let through, refused in one line before any work."""
+    check_version(getattr(args, "version", None))
+    if args.command == "search":
+        if not args.question.strip():
+            raise UsageError("the question is empty: ask something, e.g. uae search \"which datasets are used?\"")
+        if args.k < 1:
+            raise UsageError(f"--k {args.k}: k must be at least 1")
+    if args.command == "serve" and not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: a TCP port is a number from 1 to 65535")
+    if args.command == "runs" and args.limit < 1:
+        raise UsageError(f"--limit {args.limit}: must be at least 1 (the newest runs to compare)")
+    if args.command == "evaluate" and args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is a file; --out is the folder the report is written to, "
+                         "choose a folder")
+
+
 def run(args) -> int:
+    check_args(args)
     if args.command == "evaluate":
         return evaluate(args)
     args.domain = _domain(args.domain)
@@ -297,12 +359,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"error: {_one_line(exc)}", file=sys.stderr)
-        return 2 if isinstance(exc, (UsageError, DomainError, ValueError, FileNotFoundError)) else 1
+        return 2 if isinstance(exc, USER_ERRORS) else 1
+
+
+# Errors that name what the user can fix: exit 2, the message alone.
+USER_ERRORS = (UsageError, DomainError, ValueError, FileNotFoundError, FileExistsError)
 
 
 def _one_line(exc: Exception) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
-    known = (UsageError, DomainError, ValueError, FileNotFoundError, KeyError)
+    known = (*USER_ERRORS, KeyError)
     return text if isinstance(exc, known) else f"{type(exc).__name__}: {text}"
 
 

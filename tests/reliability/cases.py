@@ -5,10 +5,13 @@ code and fragments of its one-line error (file, record, field, what to do). Shar
 from __future__ import annotations
 
 import json
+import math
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tests.helpers import answer, make_paper, make_qa, synthetic_qasper
+from tests.helpers import REPO, answer, make_paper, make_qa, synthetic_qasper
 from tests.reliability.world import World
 
 
@@ -19,7 +22,10 @@ class Case:
     args: Callable[[World], list[str]]
     code: int  # expected exit code
     fragments: tuple[str, ...]  # must all appear in the error output
-    setup: Callable[[World], None] = field(default=lambda w: None)
+    # prepares the world; may return a callable the test calls after the command (it asserts what must hold
+    # beyond the stored state, e.g. that a file outside the data folder is untouched, and cleans up)
+    setup: Callable[[World], Callable[[], None] | None] = field(default=lambda w: None)
+    slow: bool = False  # runs part of the pipeline (> 5 s)
 
 
 def _domains(world: World, body: str, name: str = "domains-case.yaml") -> None:
@@ -45,6 +51,70 @@ def _duplicate_question_ids() -> dict:
 def _unanswerable_only() -> dict:
     qa = make_qa("q", "Is it?", answer(unanswerable=True))
     return {f"p{i}": make_paper([f"Paragraph {i}."], [{**qa, "question_id": f"q{i}"}]) for i in range(20)}
+
+
+def _victim(world: World) -> Callable[[], None]:
+    """A folder outside the data folder that a path escape would reach (`<world>/victim/1`, four levels up
+    from the model cache's `uae-encoder-good/`); the returned check asserts it is untouched."""
+    victim = world.root / "victim" / "1"
+    victim.mkdir(parents=True, exist_ok=True)
+    (victim / "precious.txt").write_text("keep me")
+
+    def untouched() -> None:
+        assert (victim / "precious.txt").read_text() == "keep me", "the victim folder was changed"
+    return untouched
+
+
+def _yaml_config(world: World, name: str, **ops) -> str:
+    """The world's run config as YAML, so that `.nan` and `.inf` reach Dagster as floats (JSON has none)."""
+    import yaml
+
+    config = json.loads(world.run_config(**ops).read_text())
+    return str(world.write(name, yaml.safe_dump(config)))
+
+
+def _no_run_left_running(world: World) -> Callable[[], None]:
+    def check() -> None:
+        from mlflow import MlflowClient
+        from mlflow.entities import ViewType
+
+        uri = f"sqlite:///{world.root / 'data' / 'mlflow' / 'mlflow.db'}"
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+        running = client.search_runs(ids, "attributes.status = 'RUNNING'")
+        assert not running, [r.info.run_id for r in running]
+        failed = client.search_runs(ids, "tags.failure LIKE '%training diverged%'")
+        assert failed and all(r.info.status == "FAILED" for r in failed)
+    return check
+
+
+def _hold_run_lock(world: World, domain: str = "good") -> Callable[[], None]:
+    """Another process holds the domain's run lock (as a `uae materialize` in progress does) until the
+    returned callable ends it (at most 120 s)."""
+    code = ("import sys, time; from uae_assets.run_lock import domain_run_lock\n"
+            "with domain_run_lock(sys.argv[1], sys.argv[2]):\n    print('held', flush=True); time.sleep(120)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(world.root / "dh" / "locks"), domain], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+
+    def release() -> None:
+        holder.kill()
+        holder.wait(timeout=30)
+    return release
+
+
+def pickled_student(student, dst):
+    """A copy of the student with its weights as pytorch_model.bin (a pickle) instead of model.safetensors."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    if not dst.exists():
+        shutil.copytree(student, dst)
+        torch.save(load_file(dst / "model.safetensors"), dst / "pytorch_model.bin")
+        (dst / "model.safetensors").unlink()
+    return dst
 
 
 CASES: list[Case] = [
@@ -137,4 +207,51 @@ CASES: list[Case] = [
     Case("export_into_non_empty_folder", "`uae export` into a folder that has files",
          lambda w: ["export", str(w.root)], 2, ("exists and is not empty",)),
     Case("search_bad_k", "`uae search --k 0`", lambda w: ["search", "what?", "--k", "0"], 2, ("k must be at least 1",)),
+    Case("version_path_escape", "`uae search --version ../../../../victim/1` (it deleted that folder)",
+         lambda w: ["search", "what?", "--version", "../../../../victim/1"], 2,
+         ("--version '../../../../victim/1'", "expected a registered version number"), _victim),
+    Case("export_version_path_escape", "`uae export DIR --version ../../../../victim/1`",
+         lambda w: ["export", str(w.root / "exported-escape"), "--version", "../../../../victim/1"], 2,
+         ("--version '../../../../victim/1'", "expected a registered version number"), _victim),
+    Case("version_unknown", "`uae search --version 99` (no such version)",
+         lambda w: ["search", "what?", "--version", "99"], 2,
+         ("--version 99", "uae-encoder-good has no such version or alias")),
+    Case("version_unknown_alias", "`uae export DIR --version best` (no such alias)",
+         lambda w: ["export", str(w.root / "exported-alias"), "--version", "best"], 2,
+         ("--version best", "no such version or alias")),
+    Case("domain_flag_dotdot", "`uae materialize --domain ../../victim` (a path as a domain)",
+         lambda w: ["materialize", "--domain", "../../victim"], 2, ("'../../victim' is not allowed",),
+         lambda w: (_file(w, "victim.json", {"not": "yours"}), None)[1]),
+    Case("search_empty_question", "`uae search \"\"`", lambda w: ["search", ""], 2, ("the question is empty",)),
+    Case("search_blank_question", "`uae search \"   \"`", lambda w: ["search", "   "], 2,
+         ("the question is empty",)),
+    Case("serve_port_out_of_range", "`uae serve --port 99999`", lambda w: ["serve", "--port", "99999"], 2,
+         ("--port 99999", "from 1 to 65535")),
+    Case("serve_port_zero", "`uae serve --port 0`", lambda w: ["serve", "--port", "0"], 2, ("--port 0",)),
+    Case("learning_rate_inf", "`learning_rate: .inf` (it trained a NaN model and made it champion)",
+         lambda w: ["materialize", "--config", _yaml_config(w, "lr-inf.yaml", uae_encoder={"learning_rate": math.inf})],
+         2, ("ops.uae_encoder.config", "TrainConfig.learning_rate", "must be a finite number, got inf")),
+    Case("margin_nan", "`margin: .nan` (passed the config check)",
+         lambda w: ["materialize", "--config", _yaml_config(w, "margin-nan.yaml", uae_encoder={"margin": math.nan})],
+         2, ("TrainConfig.margin", "must be a finite number, got nan")),
+    Case("training_diverges", "`learning_rate: 1e308`: the loss becomes NaN while training",
+         lambda w: ["materialize", "--config", _yaml_config(w, "lr-huge.yaml", uae_encoder={"learning_rate": 1e308})],
+         1,
+         ("training loss is nan at step", "lower learning_rate (1e+308)"), _no_run_left_running, slow=True),
+    Case("runs_limit_zero", "`uae runs --limit 0`", lambda w: ["runs", "--limit", "0"], 2,
+         ("--limit 0", "at least 1")),
+    Case("evaluate_out_is_a_file", "`uae evaluate --out EXISTING_FILE` (failed after the whole evaluation)",
+         lambda w: ["evaluate", "--model", "base", "--data", str(w.root / "good.json"), "--out",
+                    str(w.root / "good.json")], 2, ("--out", "good.json: exists and is a file")),
+    Case("evaluate_pickle_only_student", "`uae evaluate --model DIR` of a student saved as pytorch_model.bin (a "
+         "pickle, which runs code when loaded)",
+         lambda w: ["evaluate", "--model", str(pickled_student(w.student, w.root / "pickled")), "--data",
+                    str(w.root / "good.json")], 2,
+         ("pickled: student weights only as a pickle (pytorch_model.bin)", "UAE_ALLOW_PICKLE=1")),
+    # last: bench/reliability.py does not call the release, and the holder keeps the lock for up to 120 s
+    Case("materialize_while_another_holds_the_lock", "a second `uae materialize` started while the first holds "
+         "the domain (two started in the same second both ran)",
+         lambda w: ["materialize", "--config", str(w.run_config())], 2,
+         ("domain 'good' has a run in progress", "started by `uae materialize`, pid", "wait for it"),
+         _hold_run_lock),
 ]

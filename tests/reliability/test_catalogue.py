@@ -23,12 +23,17 @@ def trained_world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):
     cli.close()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, marks=[pytest.mark.slow] if c.slow else []) for c in CASES],
+                         ids=[c.name for c in CASES])
 def test_bad_input_gets_a_clear_error_and_loses_nothing(trained_world, case):
     base, before, cli = trained_world
     world = dataclasses.replace(base, overrides={})
-    case.setup(world)
-    proc = cli.uae(world, *case.args(world))
+    after = case.setup(world)
+    try:
+        proc = cli.uae(world, *case.args(world))
+    finally:
+        if callable(after):  # setups of the older cases return whatever they wrote
+            after()
     output = proc.stderr + proc.stdout
     assert proc.returncode == case.code, output[-2000:]
     for fragment in case.fragments:
