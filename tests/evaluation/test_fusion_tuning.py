@@ -41,7 +41,25 @@ def test_tune_hybrid_scores_the_fusion_on_the_tuning_questions():
                for q in QUERIES if q.query_id in qids]
         return sum((m["success@1"] + m["map"]) / 2 for m in per) / len(per)
 
-    _, dev_only = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus")  # BM25 fused with itself: BM25
-    _, with_unseen = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus", trained=["trained"])
+    _, dev_only = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus", min_questions=1)  # BM25 with itself: BM25
+    _, with_unseen = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus", trained=["trained"], min_questions=1)
     assert dev_only == pytest.approx(score({"dev"})) and dev_only < 0.5  # dev's gold is not ranked first
     assert with_unseen == pytest.approx(score({"dev", "unseen"})) and with_unseen > dev_only
+
+
+def test_too_few_tuning_questions_give_the_untuned_default_and_the_report_says_so():
+    from uae_core.evaluation.report import to_markdown
+    from uae_core.retrieval.fusion import MIN_TUNING_QUESTIONS, UNTUNED
+
+    bm25 = bm25_system(PASSAGES)
+    assert len(tuning_questions(QUERIES)) < MIN_TUNING_QUESTIONS
+    fusion, score = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus")
+    assert fusion == UNTUNED and score != score  # nan: nothing was tuned
+    tuned, _ = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus", min_questions=1)
+    assert tuned.method == "convex"  # enough questions: the one-SE rule over convex weights
+    report = {"n_queries": 1, "n_passages": len(PASSAGES), "scope": "corpus", "systems": {},
+              "fusions": {"hybrid_base": {**UNTUNED.as_dict(), "tuning_questions": 1, "tuned": False},
+                          "hybrid": {**tuned.as_dict(), "tuning_questions": 120, "tuned": True}}}
+    text = to_markdown(report, "t")
+    assert "`hybrid_base`: RRF, k 60, dense weight 0.5, the untuned default: only 1 tuning questions" in text
+    assert "`hybrid`: convex, dense weight" in text and "chosen on 120 tuning questions" in text

@@ -9,6 +9,7 @@ from uae_assets.resources import MLflowResource, Storage
 from uae_core.data import Passage, Query
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.pipeline import build_retriever
+from uae_core.retrieval.fusion import MIN_TUNING_QUESTIONS
 from uae_core.retrieval.index import load_index
 from uae_core.retrieval.retriever import save_retriever
 from uae_core.tracking.registry import RegisteredEncoder
@@ -34,12 +35,15 @@ def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, 
     log_decided(uae_encoder.run_id, {"fusion_method": fusion.method, "fusion_dense_weight": fusion.dense_weight,
                                     "fusion_k": fusion.k})
     dev = sum(q.split == "dev" for q in tuning)
-    context.log.info(f"hybrid: {fusion.method} fusion, UAE weight {fusion.dense_weight} (mean of R@1 and MAP "
-                     f"{dev_score:.4f} on {dev} dev + {len(tuning) - dev} unseen-document train questions)")
+    unseen = f" + {len(tuning) - dev} train questions of documents it never trained on" if len(tuning) > dev else ""
+    context.log.info(f"hybrid: {fusion.method} fusion, UAE weight {fusion.dense_weight} " + (
+        f"(mean of R@1 and MAP {dev_score:.4f} on {dev} dev questions{unseen})" if dev_score == dev_score else
+        f"(the untuned default: {len(tuning)} tuning questions, fewer than {MIN_TUNING_QUESTIONS})"))
     yield Output(files, metadata={"folder": MetadataValue.path(files.folder),
                                   "index_path": MetadataValue.path(files.index_path),
                                   "dagster/row_count": files.passages, "dim": files.dim,
                                   "fusion_method": fusion.method, "fusion_dense_weight": fusion.dense_weight,
                                   "fusion_k": fusion.k, "fusion_tuning_questions": len(tuning),
+                                  "fusion_tuned": dev_score == dev_score,
                                   "dev_hybrid_score": round(dev_score, 4), "model_uri": uae_encoder.model_uri})
     yield checks.index_check(load_index(files.index_path).ntotal, len(passages))

@@ -21,7 +21,7 @@ from uae_core.evaluation.reader import Reader
 from uae_core.evaluation.report import AnswerEval, evaluate, run_system, write_report
 from uae_core.labeling.teacher import Teacher, TeacherConfig, load_teacher
 from uae_core.retrieval.encoder import cached_encode, load_student
-from uae_core.retrieval.fusion import Fusion, hybrid_system, tune_fusion
+from uae_core.retrieval.fusion import MIN_TUNING_QUESTIONS, UNTUNED, Fusion, hybrid_system, tune_fusion
 from uae_core.retrieval.index import build_index
 from uae_core.retrieval.ranking import scope_rows
 from uae_core.retrieval.rerank import rerank_system
@@ -87,16 +87,23 @@ def compare(passages: Sequence[Passage], queries: Sequence[Query], scope: str, b
     for name, model in encoders.items():
         index = indexes.get(name) or build_index(cached_encode(model, texts, cache_dir, show_progress=True))
         systems[name] = dense_system(model, index)
+    chosen = {}
     for name, fusion in (fusions or {}).items():
+        tuned_on = None  # a fusion given ready (faiss_index's, chosen when the index was built)
         if fusion is None:
             fusion, _ = tune_hybrid(systems[name], systems["bm25"], passages, tune_on, scope, trained=trained)
+            tuned_on = len(tuning_questions(tune_on, trained))
         label = "hybrid" if encoders and name == next(iter(encoders)) else f"hybrid_{name}"
         systems[label] = hybrid_system(systems[name], systems["bm25"], fusion)
+        chosen[label] = {**fusion.as_dict(), "tuning_questions": tuned_on,
+                         "tuned": tuned_on is None or tuned_on >= MIN_TUNING_QUESTIONS}
     if config.llm_rerank_depth > 0:
         systems["llm_rerank"] = rerank_system(systems["base"], _need(teacher), passages, config.llm_rerank_depth)
     systems.update(rankers or {})
     answers = AnswerEval(Reader(_need(teacher)), config.answer_top_k) if config.answer_top_k else None
-    return evaluate(systems, passages, queries, scope, baseline="base", answers=answers, trec_dir=trec_dir)
+    report = evaluate(systems, passages, queries, scope, baseline="base", answers=answers, trec_dir=trec_dir)
+    report["fusions"] = chosen
+    return report
 
 
 def recorded_system(rankings: dict[str, Sequence[int]]) -> Ranker:
@@ -186,13 +193,15 @@ def tuning_questions(queries: Sequence[Query], trained: Collection[str] | None =
 
 def tune_hybrid(dense: ScoredRanker, bm25: ScoredRanker, passages: Sequence[Passage], queries: Sequence[Query],
                 scope: str, grid: Sequence[Fusion] | None = None, rule: str = "one_se",
-                trained: Collection[str] | None = None) -> tuple[Fusion, float]:
+                trained: Collection[str] | None = None,
+                min_questions: int = MIN_TUNING_QUESTIONS) -> tuple[Fusion, float]:
     """The fusion of `dense` with BM25 chosen on tuning_questions(queries, trained) (the dev split's, plus
     the unseen documents' train questions when `trained` is given), by the mean of Recall@1 and MAP per
-    question (tune_fusion's rule); the default Fusion() when there is no such question."""
+    question (tune_fusion's rule), and its tuning score; with fewer than `min_questions` such questions, the
+    untuned default (fusion.UNTUNED) and nan: a weight chosen on a handful of questions is noise."""
     dev = tuning_questions(queries, trained)
-    if not dev:
-        return Fusion(), float("nan")
+    if len(dev) < max(min_questions, 1):
+        return UNTUNED, float("nan")
     allowed = scope_rows(passages, dev, scope)
     gold = [q.gold_passage_ids for q in dev]
 

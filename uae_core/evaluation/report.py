@@ -113,6 +113,15 @@ def to_markdown(report: dict, title: str) -> str:
     for name, m in report["systems"].items():
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in metrics)
                      + f" | {m['latency_ms_p50']:.2f} | {m['latency_ms_p95']:.2f} |")
+    for name, f in report.get("fusions", {}).items():
+        how = (f"RRF, k {f['k']}" if f["method"] == "rrf" else "convex") + f", dense weight {f['dense_weight']:g}"
+        if f.get("tuning_questions") is None:
+            lines += ["", f"`{name}`: {how}, as its index was built."]
+        elif f.get("tuned"):
+            lines += ["", f"`{name}`: {how}, chosen on {f['tuning_questions']} tuning questions."]
+        else:
+            lines += ["", f"`{name}`: {how}, the untuned default: only {f['tuning_questions']} tuning questions "
+                      "(dev split), too few to choose a weight on."]
     for key, gains in report.items():
         if key.startswith("relative_gain_vs_"):
             lines += ["", f"Relative gain vs `{key.removeprefix('relative_gain_vs_')}`:", "",

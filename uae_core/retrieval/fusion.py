@@ -134,6 +134,15 @@ def hybrid_system(dense: ScoredRanker, bm25: ScoredRanker, fusion: Fusion, depth
     return rank
 
 
+# Fewer tuning questions than this and the hybrid is not tuned: ~100 questions is what a weight's one-SE
+# choice needs (the SE of a mean of R@1 and MAP is ~0.04 at 100), and a weight chosen on a handful leaned to
+# the weaker part (docs/fusion_scopes.md: 13 dev questions of 20 full papers put the weight on BM25, and the
+# hybrid fell below both parts at paper scope).
+MIN_TUNING_QUESTIONS = 100
+# What a hybrid uses untuned: equal-weight reciprocal-rank fusion, the default that needs no scores on a
+# common scale (Cormack et al. 2009); docs/fusion_scopes.md measures it against convex w 0.5 at both scopes.
+UNTUNED = Fusion("rrf", 0.5, 60)
+
 RULES = ("one_se", "argmax")
 DENSE_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
