@@ -47,3 +47,23 @@ def test_compare_runs_lists_runs_side_by_side_with_the_champion_marked(tmp_path,
     assert table.splitlines()[0].startswith("| run | version | objective | data | teacher |")
     assert "| 2 * | uae | data1 | t-b |" in table
     assert runs.compare_runs(client, "unknown-domain") == []
+
+
+def test_a_version_that_does_not_beat_the_base_is_never_champion(tmp_path, tiny_student_dir):
+    from uae_core.retrieval.encoder import load_student
+
+    client = runs.configure(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = runs.experiment_id(runs.experiment_name("d"), str(tmp_path / "artifacts"))
+    model = load_student(str(tiny_student_dir))
+    decisions = []
+    for score in (0.20, 0.25, 0.40, 0.35):  # the base encoder scores 0.25 on the same dev questions
+        with mlflow.start_run(experiment_id=experiment) as run:
+            uri = registry.log_student(model)
+        version = registry.register_version(client, "d", uri, run.info.run_id)
+        decisions.append(registry.promote_if_better(client, "d", version, "map", score, base_score=0.25))
+    assert [d.promoted for d in decisions] == [False, False, True, False]  # the first one too; a tie is no gain
+    assert registry.champion_uri(client, "d") == "models:/uae-encoder-d/3"
+    first = decisions[0].describe()
+    assert "does not beat the base encoder (map=0.2500) on dev: registered, not promoted" in first
+    assert "serves BM25 + the base encoder" in first
+    assert "does not beat champion v3" in decisions[3].describe()

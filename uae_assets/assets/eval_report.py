@@ -14,7 +14,7 @@ from uae_core.evaluation.report import to_markdown, write_report
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.retrieval.index import load_index
 from uae_core.retrieval.retriever import RetrieverFiles
-from uae_core.tracking.registry import RegisteredEncoder
+from uae_core.tracking.registry import RegisteredEncoder, champion_uri
 from uae_core.tracking.runs import log_report
 
 EvalReportConfig = config_from_dataclass("EvalReportConfig", EvalConfig)
@@ -49,8 +49,14 @@ def eval_report(context: AssetExecutionContext, config: EvalReportConfig, uae_en
                      indexes={"uae": load_index(faiss_index.index_path)},
                      fusions={"uae": faiss_index.fusion, "base": None}, tune_on=queries,
                      trained=[s.query_id for s in candidate_sets])
+    client = mlflow_store.client()
+    champion = champion_uri(client, domain.name)
+    served = ("hybrid" if champion == uae_encoder.model_uri else "hybrid_base" if champion is None
+              else f"the champion's hybrid ({champion})")
     report.update({"domain": domain.name, "split": cfg.split, "model_uri": uae_encoder.model_uri,
                    "previous_champion": uae_encoder.compared_with,
+                   "served": {"system": served,
+                              "why": client.get_run(uae_encoder.run_id).data.tags.get("promotion", "")},
                    "mlflow_run_id": uae_encoder.run_id, "base_model": student.model,
                    "seconds": round(time.perf_counter() - started, 2)})
     paths = write_report(report, storage.folder("reports", domain.name),

@@ -5,29 +5,39 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from uae_assets import checks
 from uae_assets.assets.common import domain_of, domain_partitions, eager, load_registered
-from uae_assets.resources import MLflowResource, Storage
+from uae_assets.resources import MLflowResource, Storage, StudentResource
 from uae_core.data import Passage, Query
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.pipeline import build_retriever
 from uae_core.retrieval.fusion import MIN_TUNING_QUESTIONS
 from uae_core.retrieval.index import load_index
 from uae_core.retrieval.retriever import save_retriever
-from uae_core.tracking.registry import RegisteredEncoder
+from uae_core.tracking.registry import RegisteredEncoder, champion_uri
 from uae_core.tracking.runs import log_decided
 
 
 @asset(partitions_def=domain_partitions, group_name="model", code_version="5", automation_condition=eager,
        kinds={"faiss"}, check_specs=checks.FAISS_INDEX)
 def faiss_index(context: AssetExecutionContext, uae_encoder: RegisteredEncoder, passages: list[Passage],
-                queries: list[Query], candidate_sets: list[CandidateSet], mlflow_store: MLflowResource,
-                storage: Storage):
+                queries: list[Query], candidate_sets: list[CandidateSet], student: StudentResource,
+                mlflow_store: MLflowResource, storage: Storage):
     """Every passage embedded by the registered version (exact inner product), the passages and a BM25
     index beside it, and the weight of UAE vs BM25 in the hybrid system, chosen on the dev split plus the
-    train questions from documents no candidate set (training question) came from."""
+    train questions from documents no candidate set (training question) came from. While the domain has no
+    champion (no version beat the base encoder on dev), the free hybrid's retriever too (`base/`): what
+    `uae search` serves then."""
     domain = domain_of(context)
     model = load_registered(uae_encoder, mlflow_store, storage)
-    built = build_retriever(model, passages, queries, domain.scope, [s.query_id for s in candidate_sets],
-                            storage.folder("cache", "embeddings"), show_progress=True)
+    trained = [s.query_id for s in candidate_sets]
+    cache = storage.folder("cache", "embeddings")
+    client = mlflow_store.client()
+    if champion_uri(client, domain.name) is None:
+        why = client.get_run(uae_encoder.run_id).data.tags.get("promotion", "no version is champion")
+        base = build_retriever(student.load(), passages, queries, domain.scope, trained, cache)
+        save_retriever(storage.path("indexes", domain.name, "base"), base.embeddings, passages, student.model,
+                       base.fusion, base.bm25_index, extra={"served_because": why})
+        context.log.warning(f"{why}: saved the free hybrid (BM25 + the base encoder) as the domain's retriever")
+    built = build_retriever(model, passages, queries, domain.scope, trained, cache, show_progress=True)
     fusion, dev_score, tuning = built.fusion, built.dev_score, built.tuning
     files = save_retriever(storage.path("indexes", domain.name, f"v{uae_encoder.version}"), built.embeddings,
                            passages, uae_encoder.model_uri, fusion, built.bm25_index,

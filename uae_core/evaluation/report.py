@@ -113,6 +113,9 @@ def to_markdown(report: dict, title: str) -> str:
     for name, m in report["systems"].items():
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in metrics)
                      + f" | {m['latency_ms_p50']:.2f} | {m['latency_ms_p95']:.2f} |")
+    served = report.get("served")
+    if served and served["system"] != "hybrid":
+        lines += ["", f"Served: `{served['system']}` ({served['why']})."]
     for name, f in report.get("fusions", {}).items():
         how = (f"RRF, k {f['k']}" if f["method"] == "rrf" else "convex") + f", dense weight {f['dense_weight']:g}"
         if f.get("tuning_questions") is None:

@@ -99,6 +99,11 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             if on_step:
                 on_step(step, total_steps)
 
+        # What the user has without this training: the base encoder on the same dev questions (scored before
+        # training changes it in place); a version that does not beat it is registered but never champion.
+        base_dev = evaluate_dev(base_model) if tracking.register and evaluate_dev is not None else {}
+        if promotion_metric in base_dev:
+            mlflow.log_metric(f"base_dev_{promotion_metric.replace('@', '_at_')}", base_dev[promotion_metric])
         try:
             result, merge = train_and_merge(base_model, examples, config, evaluate_dev, on_step=log_step,
                                             show_progress=show_progress)
@@ -116,7 +121,8 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
             version = register_version(tracking.client, tracking.domain, log_student(base_model), run.info.run_id,
                                        tags=tags)
             out.decision = promote_if_better(tracking.client, tracking.domain, version, promotion_metric,
-                                             dev.get(promotion_metric, 0.0), champion_score)
+                                             dev.get(promotion_metric, 0.0), champion_score,
+                                             base_score=base_dev.get(promotion_metric))
             mlflow.set_tags({"promotion": out.decision.describe(), "promoted": str(out.decision.promoted),
                              "model_version": version})
             out.encoder = RegisteredEncoder(f"models:/{model_name(tracking.domain)}/{version}", version,

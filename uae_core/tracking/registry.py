@@ -87,8 +87,18 @@ class PromotionDecision:
     champion_version: str | None
     champion_score: float | None
     metric: str
+    base_score: float | None = None  # the untrained base encoder's, on the same dev questions
+
+    @property
+    def beats_base(self) -> bool:
+        return self.base_score is None or self.score > self.base_score
 
     def describe(self) -> str:
+        if not self.beats_base:
+            return (f"v{self.version} ({self.metric}={self.score:.4f}) does not beat the base encoder "
+                    f"({self.metric}={self.base_score:.4f}) on dev: registered, not promoted"
+                    + (f"; champion stays v{self.champion_version}" if self.champion_version else
+                       "; the domain serves BM25 + the base encoder (the free hybrid)"))
         if self.champion_version is None:
             return f"v{self.version} is the first version: champion ({self.metric}={self.score:.4f})"
         verdict = "beats" if self.promoted else "does not beat"
@@ -97,10 +107,12 @@ class PromotionDecision:
 
 
 def promote_if_better(client: MlflowClient, domain: str, version: str, metric: str, score: float,
-                      champion_score: float | None = None) -> PromotionDecision:
-    """Move `champion` to `version` if it has no champion or strictly beats it on `metric`. The champion's
-    score is `champion_score` when given (measured on the same dev questions just now: the right
-    comparison when the domain's data changed), else the dev score stored on it (tag `dev_<metric>`)."""
+                      champion_score: float | None = None, base_score: float | None = None) -> PromotionDecision:
+    """Move `champion` to `version` if it strictly beats the base encoder's `base_score` (when given) and
+    has no champion or strictly beats it on `metric`. The champion's score is `champion_score` when given
+    (measured on the same dev questions just now: the right comparison when the domain's data changed), else
+    the dev score stored on it (tag `dev_<metric>`). A version that does not beat the base is never champion,
+    the first one included: users keep what they had for free."""
     name = model_name(domain)
     client.set_model_version_tag(name, version, f"dev_{metric}", str(score))
     try:
@@ -111,11 +123,12 @@ def promote_if_better(client: MlflowClient, domain: str, version: str, metric: s
     champ_score = None
     if champ is not None and champ_version != version:
         champ_score = champion_score if champion_score is not None else float(champ.tags.get(f"dev_{metric}", "-inf"))
-    promoted = champ is None or champ_version == version or score > champ_score
+    beats_base = base_score is None or score > base_score
+    promoted = beats_base and (champ is None or champ_version == version or score > champ_score)
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
     previous = None if champ_version == version else champ_version
-    return PromotionDecision(promoted, version, score, previous, champ_score, metric)
+    return PromotionDecision(promoted, version, score, previous, champ_score, metric, base_score)
 
 
 def download_version(version_uri: str, dst: str | Path) -> Path:
