@@ -55,11 +55,11 @@ def test_too_few_tuning_questions_give_the_untuned_default_and_the_report_says_s
     assert len(tuning_questions(QUERIES)) < MIN_TUNING_QUESTIONS
     fusion, score = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus")
     assert fusion == UNTUNED and score != score  # nan: nothing was tuned
-    tuned, _ = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus", min_questions=1)
-    assert tuned.method == "convex"  # enough questions: the one-SE rule over convex weights
+    tuned, tuned_score = tune_hybrid(bm25, bm25, PASSAGES, QUERIES, "corpus", min_questions=1)
+    assert tuned_score == tuned_score  # enough questions (here: 1 asked for): chosen, with its tuning score
     report = {"n_queries": 1, "n_passages": len(PASSAGES), "scope": "corpus", "systems": {},
               "fusions": {"hybrid_base": {**UNTUNED.as_dict(), "tuning_questions": 1, "tuned": False},
                           "hybrid": {**tuned.as_dict(), "tuning_questions": 120, "tuned": True}}}
     text = to_markdown(report, "t")
-    assert "`hybrid_base`: RRF, k 60, dense weight 0.5, the untuned default: only 1 tuning questions" in text
+    assert "`hybrid_base`: convex, dense weight 0.5, the untuned default: only 1 tuning questions" in text
     assert "`hybrid`: convex, dense weight" in text and "chosen on 120 tuning questions" in text
