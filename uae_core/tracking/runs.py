@@ -43,10 +43,15 @@ def experiment_id(name: str, artifact_root: str | None) -> str:
 
 def log_dataset(name: str, source: str, digest: str, context: str = "training") -> None:
     """The domain's source as the active run's dataset input (name, where it is, its data version)."""
+    import warnings
+
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
 
-    mlflow.log_input(MetaDataset(resolve_dataset_source(source), name=name, digest=digest[:16]), context=context)
+    with warnings.catch_warnings():  # a local path matches MLflow's local-artifact source twice: nothing to act on
+        warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple ways")
+        dataset_source = resolve_dataset_source(source)
+    mlflow.log_input(MetaDataset(dataset_source, name=name, digest=digest[:16]), context=context)
 
 
 def git_commit() -> str:
