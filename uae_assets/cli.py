@@ -86,7 +86,7 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
 def _materialize_locked(instance, domain: str, run_config: dict, select: list[str] | None) -> int:
     from uae_assets.launch import launch_and_wait
     from uae_assets.recovery import close_stale_runs, host_tags, live_runs_of
-    from uae_assets.resources import MLflowResource, TeacherResource
+    from uae_assets.resources import LabelStoreResource, MLflowResource, TeacherResource
     from uae_assets.sync import apply_sync, plan_sync
 
     for stale in close_stale_runs(instance, MLflowResource().client()):
@@ -96,7 +96,9 @@ def _materialize_locked(instance, domain: str, run_config: dict, select: list[st
     if busy:
         raise UsageError(f"domain {domain!r} has a run in progress ({', '.join(busy)}); wait for it, or stop it "
                          "in the UI (Runs) or with Ctrl-C in its terminal")
-    teacher = TeacherResource(**((run_config.get("resources") or {}).get("teacher") or {}).get("config", {}))
+    resources = run_config.get("resources") or {}
+    LabelStoreResource(**(resources.get("labels") or {}).get("config", {})).check()  # before the run, one line
+    teacher = TeacherResource(**(resources.get("teacher") or {}).get("config", {}))
     # Register the domain and record the versions of its file and of the teacher, as the sensor would,
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
@@ -219,9 +221,17 @@ def _retriever(domain: str, version: str | None):
     from uae_assets.resources import MLflowResource
     from uae_core.retrieval.encoder import load_student
     from uae_core.retrieval.retriever import Retriever
-    from uae_core.tracking.registry import local_copy
+    from uae_core.tracking.registry import champion_uri, local_copy
 
-    uri = _model_uri(MLflowResource().client(), domain, version)
+    client = MLflowResource().client()
+    base = data_dir() / "indexes" / domain / "base"
+    if version is None and champion_uri(client, domain) is None and (base / "retriever.json").is_file():
+        # No version beat the base encoder on dev: the free hybrid faiss_index saved is what the domain serves.
+        retriever = Retriever(base, load_student(json.loads((base / "retriever.json").read_text())["model_uri"]))
+        print(f"domain {domain!r} has no champion ({retriever.meta.get('served_because', 'none promoted')}): "
+              "serving BM25 + the base encoder", file=sys.stderr)
+        return retriever
+    uri = _model_uri(client, domain, version)
     folder = data_dir() / "indexes" / domain / f"v{uri.rsplit('/', 1)[1]}"
     if not (folder / "retriever.json").is_file():
         raise UsageError(f"{folder}: no retriever for {uri}; materialize its index with `uae materialize --domain "

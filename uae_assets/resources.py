@@ -74,6 +74,18 @@ class LabelStoreResource(ConfigurableResource):
         db = self.db_path()
         return db.with_name(f"{db.stem}.shards")
 
+    def check(self) -> None:
+        """A LabelStoreError naming the file when it exists but is not a DuckDB database (its header's magic
+        bytes), without opening it (a run of another domain may hold it)."""
+        from uae_core.labeling.label_store import LabelStoreError, unreadable
+
+        db = self.db_path()
+        if db.is_file() and db.stat().st_size > 0:
+            with open(db, "rb") as fh:
+                head = fh.read(12)
+            if head[8:12] != b"DUCK":
+                raise LabelStoreError(unreadable(db, ValueError("no DuckDB header")))
+
     @contextmanager
     def open(self, read_only: bool = False) -> Iterator[LabelStore]:
         with LabelStore.open(self.db_path(), read_only=read_only) as store:

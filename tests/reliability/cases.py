@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tests.helpers import REPO, answer, make_paper, make_qa, synthetic_qasper
 from tests.reliability.world import World
@@ -248,10 +250,59 @@ CASES: list[Case] = [
          lambda w: ["evaluate", "--model", str(pickled_student(w.student, w.root / "pickled")), "--data",
                     str(w.root / "good.json")], 2,
          ("pickled: student weights only as a pickle (pytorch_model.bin)", "UAE_ALLOW_PICKLE=1")),
-    # last: bench/reliability.py does not call the release, and the holder keeps the lock for up to 120 s
+]
+
+
+def _damage(world: World, rel: str, how: Callable[[Path], None]) -> Callable[[], None]:
+    """Damage a stored file (`how` gets its path) after keeping a copy; the returned callable restores it."""
+    path = world.root / "data" / rel
+    backup = path.with_name(path.name + ".test-backup")
+    shutil.copy2(path, backup) if path.is_file() else shutil.copytree(path, backup)
+    how(path)
+
+    def restore() -> None:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        backup.rename(path)
+    return restore
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"\x00not a database" * 64)
+
+
+def _drop_last_line(path: Path) -> None:
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))
+
+
+# Faults in what is stored, and a held lock: each setup changes the world and returns the callable that
+# undoes it (the test calls it before comparing the stored state). Not in CASES: bench/reliability.py runs
+# CASES without calling it. Their outcomes are in docs/reliability.md by hand.
+V1 = "indexes/good/v1"
+FAULTS: list[Case] = [
     Case("materialize_while_another_holds_the_lock", "a second `uae materialize` started while the first holds "
          "the domain (two started in the same second both ran)",
          lambda w: ["materialize", "--config", str(w.run_config())], 2,
          ("domain 'good' has a run in progress", "started by `uae materialize`, pid", "wait for it"),
          _hold_run_lock),
+    Case("corrupt_labels_file", "labels.duckdb is not a DuckDB file (a raw DuckDB trace, no advice)",
+         lambda w: ["materialize", "--config", str(w.run_config())], 2,
+         ("labels.duckdb: not a readable DuckDB labels file", "move it aside (mv ", "labels.duckdb.broken"),
+         lambda w: _damage(w, "labels.duckdb", _garbage)),
+    Case("broken_retriever_json", "retriever.json is not JSON (the file was not named)",
+         lambda w: ["search", "what?"], 2,
+         ("v1/retriever.json: not a retriever description", "rebuild it (uae materialize --domain DOMAIN)"),
+         lambda w: _damage(w, f"{V1}/retriever.json", lambda p: p.write_text("{"))),
+    Case("passages_shorter_than_index", "passages.jsonl lost its last line (IndexError)",
+         lambda w: ["search", "what?"], 2, ("v1/passages.jsonl: 89 passages, but retriever.json says 90",),
+         lambda w: _damage(w, f"{V1}/passages.jsonl", _drop_last_line)),
+    Case("bm25_without_index_faiss", "index.faiss deleted, `--system bm25` (it failed too)",
+         lambda w: ["search", "What accuracy is measured in paper 3?", "--system", "bm25"], 0, ("1. paper-",),
+         lambda w: _damage(w, f"{V1}/index.faiss", Path.unlink)),
+    Case("uae_without_index_faiss", "index.faiss deleted, `--system uae`",
+         lambda w: ["search", "what?", "--system", "uae"], 2,
+         ("v1/index.faiss is missing, so only --system bm25 can answer",),
+         lambda w: _damage(w, f"{V1}/index.faiss", Path.unlink)),
 ]

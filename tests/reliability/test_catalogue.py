@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from tests.reliability.cases import CASES
+from tests.reliability.cases import CASES, FAULTS
 from tests.reliability.world import make_world
 
 
@@ -23,8 +23,8 @@ def trained_world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):
     cli.close()
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=[pytest.mark.slow] if c.slow else []) for c in CASES],
-                         ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, marks=[pytest.mark.slow] if c.slow else [])
+                                  for c in CASES + FAULTS], ids=[c.name for c in CASES + FAULTS])
 def test_bad_input_gets_a_clear_error_and_loses_nothing(trained_world, case):
     base, before, cli = trained_world
     world = dataclasses.replace(base, overrides={})

@@ -59,6 +59,20 @@ class Label:
         return self.ll_with - self.ll_without
 
 
+class LabelStoreError(ValueError):
+    """The labels file cannot be opened; the message names it and what to do."""
+
+
+def unreadable(path: Path, exc: Exception) -> str:
+    """One line: the file, DuckDB's reason, and the fix (a lock held by another process, or a broken file)."""
+    reason = " ".join(str(exc).split())
+    if "lock" in reason.lower():
+        return (f"{path}: the labels file is open in another process ({reason}); wait for the run that uses it to "
+                "end, or stop it")
+    return (f"{path}: not a readable DuckDB labels file ({reason}); move it aside (mv {path} {path}.broken) and "
+            "run again: the teacher labels the candidate sets anew (or restore the file from a backup)")
+
+
 class LabelStore:
     def __init__(self, connection: duckdb.DuckDBPyConnection, create_schema: bool = True):
         self.con = connection
@@ -71,7 +85,10 @@ class LabelStore:
         path = Path(path)
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise LabelStoreError(unreadable(path, exc)) from None
         try:
             yield cls(con, create_schema=not read_only)
         finally:

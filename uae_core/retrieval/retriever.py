@@ -76,22 +76,44 @@ class Retriever:
     """A saved retriever plus its encoder (a sentence-transformers model), ready to answer questions."""
 
     def __init__(self, folder: str | Path, encoder):
+        """Load the folder; a missing or broken file is an error naming it and the fix (rebuild the index).
+        Without index.faiss the `bm25` system still answers; `uae` and `hybrid` name the missing file."""
         folder = Path(folder)
-        if not (folder / "retriever.json").is_file():
+        rebuild = "materialize the domain's faiss_index to rebuild it (uae materialize --domain DOMAIN)"
+        meta_file = folder / "retriever.json"
+        if not meta_file.is_file():
             raise FileNotFoundError(f"{folder}: no retriever here (retriever.json is missing); materialize the "
                                     "domain's faiss_index first")
-        self.meta = json.loads((folder / "retriever.json").read_text())
-        with open(folder / "passages.jsonl", encoding="utf-8") as fh:
-            self.passages = [Passage(r["id"], r["doc_id"], r["section"], r["text"]) for r in map(json.loads, fh)]
+        try:
+            self.meta = json.loads(meta_file.read_text())
+            if not isinstance(self.meta, dict) or not isinstance(self.meta.get("model_uri"), str):
+                raise ValueError("expected an object with model_uri, fusion, passages")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{meta_file}: not a retriever description ({exc}); {rebuild}") from None
+        self.passages = _read_passages(folder / "passages.jsonl", rebuild)
         try:
             self.fusion = Fusion.from_dict(self.meta["fusion"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{folder / 'retriever.json'}: field 'fusion' ({self.meta.get('fusion')!r}) is not a "
                              f"fusion: {exc}; materialize the domain's faiss_index to rebuild it") from exc
-        bm25 = BM25Index.load(folder / "bm25")
-        self.systems: dict[str, Ranker] = {"uae": dense_system(encoder, load_index(folder / "index.faiss")),
-                                           "bm25": bm25_system(self.passages, bm25)}
-        self.systems["hybrid"] = hybrid_system(self.systems["uae"], self.systems["bm25"], self.fusion)
+        expected = self.meta.get("passages")
+        if expected is not None and expected != len(self.passages):
+            raise ValueError(f"{folder / 'passages.jsonl'}: {len(self.passages)} passages, but {meta_file.name} says "
+                             f"{expected}; {rebuild}")
+        if not (folder / "bm25").is_dir():
+            raise FileNotFoundError(f"{folder / 'bm25'}: the BM25 index is missing; {rebuild}")
+        self.systems: dict[str, Ranker] = {"bm25": bm25_system(self.passages, BM25Index.load(folder / "bm25"))}
+        index_file = folder / "index.faiss"
+        if index_file.is_file():
+            index = load_index(index_file)
+            if index.ntotal != len(self.passages):
+                raise ValueError(f"{index_file}: {index.ntotal} rows, but passages.jsonl has {len(self.passages)} "
+                                 f"passages; {rebuild}")
+            self.systems["uae"] = dense_system(encoder, index)
+            self.systems["hybrid"] = hybrid_system(self.systems["uae"], self.systems["bm25"], self.fusion)
+        else:  # BM25 needs no embeddings; the encoder's systems say what is missing when asked for
+            self.systems["uae"] = self.systems["hybrid"] = _missing(
+                f"{index_file} is missing, so only --system bm25 can answer; {rebuild}")
 
     def search(self, question: str, k: int = 5, system: str = "hybrid", doc_id: str | None = None) -> list[Hit]:
         """The top k passages for `question` (within document `doc_id` if given), best first."""
@@ -110,3 +132,23 @@ class Retriever:
     def as_dicts(self, hits: Sequence[Hit]) -> list[dict]:
         return [asdict(h) for h in hits]
 
+
+def _read_passages(path: Path, rebuild: str) -> list[Passage]:
+    """passages.jsonl in index row order; a missing file or a bad line is an error naming it and the line."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; {rebuild}")
+    passages = []
+    with open(path, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            try:
+                r = json.loads(line)
+                passages.append(Passage(r["id"], r["doc_id"], r["section"], r["text"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}, line {line_no}: not a passage record ({exc!r}); {rebuild}") from None
+    return passages
+
+
+def _missing(message: str) -> Ranker:
+    def rank(queries, allowed):
+        raise FileNotFoundError(message)
+    return rank

@@ -107,6 +107,8 @@ def create_app(retriever: Retriever, max_body_bytes: int = MAX_BODY_BYTES) -> Fa
             hits = retriever.search(request.question, request.k, request.system, request.doc_id)
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
+        except FileNotFoundError as exc:  # index.faiss is gone: bm25 still answers, the others say so
+            raise HTTPException(status_code=503, detail=str(exc)) from None
         return {"model_uri": retriever.meta["model_uri"], "system": request.system,
                 "hits": retriever.as_dicts(hits)}
 
