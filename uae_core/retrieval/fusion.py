@@ -139,7 +139,7 @@ def hybrid_system(dense: ScoredRanker, bm25: ScoredRanker, fusion: Fusion, depth
 # full papers the choice leaned to BM25 and the hybrid fell below both parts at paper scope (issue #29).
 MIN_TUNING_QUESTIONS = 100
 # What such a hybrid uses: convex w 0.5. Untuned, with the base MiniLM (docs/fusion_scopes.md), it is the
-# safer of the two fusions: 0.013 R@1 below the better part at paper scope and 0.052 below BM25 on covidqa,
+# safer of the two fusions: 0.014 R@1 below the better part at paper scope and 0.052 below BM25 on covidqa,
 # where equal-weight RRF ties the encoder at paper scope but falls 0.141 below BM25 on covidqa.
 UNTUNED = Fusion("convex", 0.5)
 
