@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_first_version_no_better_than_the_base_is_not_champion(tmp_path, monkeypatch, tiny_student_dir,
-                                                                   tiny_teacher_dir):
+                                                                   tiny_teacher_dir, capsys):
     (tmp_path / "alpha.json").write_text(json.dumps(synthetic_qasper(20)))
     (tmp_path / "domains.yaml").write_text("domains:\n  alpha:\n    path: alpha.json\n")
     monkeypatch.setenv("UAE_DOMAINS", str(tmp_path / "domains.yaml"))
@@ -52,3 +52,11 @@ def test_a_first_version_no_better_than_the_base_is_not_champion(tmp_path, monke
     markdown = (tmp_path / "data" / "reports" / "alpha" / "eval_report.md").read_text()
     assert "Served: `hybrid_base` (v1 (map=" in markdown
     instance.dispose()
+
+    # `uae search` serves the free hybrid and says why.
+    from uae_assets.cli import main
+    capsys.readouterr()
+    assert main(["search", "What does paper 3 study?", "--domain", "alpha", "--k", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "has no champion (v1 (map=" in err and "serving BM25 + the base encoder" in err
+    assert "\n1. paper-" in out and base["model_uri"] in out
