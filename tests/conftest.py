@@ -9,6 +9,14 @@ from pathlib import Path
 import pytest
 
 
+def pytest_collection_modifyitems(items):
+    """Every `integration` test is `slow` too: `pytest -m "not slow"` (the quick run while working) leaves it
+    out. The other slow tests carry the mark themselves (`pytestmark` or `@pytest.mark.slow`)."""
+    for item in items:
+        if item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def write_json(tmp_path):
     def write(obj, name: str = "corpus.json") -> Path:
