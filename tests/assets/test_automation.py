@@ -59,6 +59,7 @@ def requested(result) -> set[tuple[str, str | None]]:
     return out
 
 
+@pytest.mark.slow
 def test_change_flows_only_where_it_should(world):
     tmp_path, instance, teacher, config = world
     apply_sync(instance, plan_sync(instance, TeacherResource(**teacher)))
@@ -122,6 +123,7 @@ def test_change_flows_only_where_it_should(world):
     assert value(relabeled["utility_labels"], "teacher_id") != value(first["beta"]["utility_labels"], "teacher_id")
 
 
+@pytest.mark.slow
 def test_watched_folder_registers_and_unregisters_domains(world):
     tmp_path, instance, teacher, _ = world
     apply_sync(instance, plan_sync(instance, TeacherResource(**teacher)))

@@ -13,6 +13,8 @@ from tests.data.writers import write_jsonl
 from tests.reliability.world import World, make_world
 from uae_core.data import load_corpus
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir) -> World:

@@ -15,6 +15,8 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job, re
 from tests.helpers import REPO, synthetic_qasper
 from uae_assets.definitions import defs
 
+pytestmark = pytest.mark.slow
+
 UP_TO_LABELS = [AssetKey(k) for k in ("raw_corpus", "passages", "queries", "candidate_sets", "utility_labels")]
 COLUMNS = "teacher_id, query_id, passage_id, ll_with, ll_without, n_answer_tokens, utility, input_sha"
 

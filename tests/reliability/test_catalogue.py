@@ -10,6 +10,8 @@ import pytest
 from tests.reliability.cases import CASES, FAULTS
 from tests.reliability.world import make_world
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def trained_world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):

@@ -12,6 +12,8 @@ from dagster import DagsterInstance, DagsterRunStatus
 from tests.reliability.world import make_world
 from uae_assets.recovery import worker_pid
 
+pytestmark = pytest.mark.slow
+
 
 def _latest_run(world):
     os.environ["DAGSTER_HOME"] = world.env["DAGSTER_HOME"]

@@ -15,6 +15,8 @@ import pytest
 from tests.helpers import REPO
 from tests.reliability.world import make_world
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):

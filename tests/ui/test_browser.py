@@ -23,8 +23,9 @@ from tests.helpers import REPO, synthetic_qasper
 from tests.reliability.world import World, make_world
 from tests.ui.browser import CHROMIUM, Screenshots, Server, chromium, dagster_webserver, free_port, mlflow_ui
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install -y "
-                                "chromium chromium-driver; .ci/run installs it)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install -y "
+                                 "chromium chromium-driver; .ci/run installs it)")]
 
 WAIT_MS = 60_000  # a 2-core machine shared with long jobs: the UIs can take a while to answer
 
