@@ -6,8 +6,12 @@ compares."""
 
 import json
 
+import pytest
+
 from bench import fusion_tuning, weight_merge
 from tests.helpers import synthetic_qasper
+
+pytestmark = pytest.mark.slow
 
 
 def test_weight_merge_labels_trains_renders_and_fusion_tuning_reads_its_labels(tmp_path, monkeypatch,
