@@ -90,7 +90,6 @@ def instance(tmp_path):
     instance.dispose()
 
 
-@pytest.mark.slow
 def test_runs_carry_and_assets_apply_the_domain_settings(tmp_path, monkeypatch, instance, tiny_student_dir,
                                                          tiny_teacher_dir):
     write_domains(tmp_path, monkeypatch, PINNED)

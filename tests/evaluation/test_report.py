@@ -33,7 +33,6 @@ def test_report_has_every_system_on_the_same_queries(tmp_path):
     assert json_path.is_file() and to_markdown(report, "t") == md
 
 
-@pytest.mark.slow
 def test_evaluate_encoder_job_reports_any_encoder_on_any_file(tmp_path, monkeypatch, tiny_student_dir):
     import json
 

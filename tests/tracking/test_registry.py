@@ -1,11 +1,8 @@
 """MLflow registry in a real sqlite store: versions, and a champion alias that moves only on improvement."""
 
 import mlflow
-import pytest
 
 from uae_core.tracking import registry, runs
-
-pytestmark = pytest.mark.slow
 
 
 def test_champion_moves_only_when_dev_score_improves(tmp_path, tiny_student_dir):

@@ -83,7 +83,6 @@ def test_train_config_rejects_bad_merge_shares(shares, field_error):
     assert TrainConfig(merge_shares=[0, 0.5]).merge_shares == (0.0, 0.5)  # a list (Dagster config) is accepted
 
 
-@pytest.mark.slow
 def test_distill_registers_the_dev_chosen_merge_and_logs_every_share(tmp_path, tiny_student_dir):
     """Real dev retrieval metrics on a tiny corpus: the registered weights are the kept share's, MLflow has
     the share and each share's dev score, and the logged dev metrics are the kept share's."""

@@ -39,7 +39,6 @@ def test_training_lowers_the_loss(tiny_student_dir, objective):
     assert batch_loss(model, examples[:3], config).item() < first
 
 
-@pytest.mark.slow
 def test_uae_objective_ranks_useful_passage_first(tiny_student_dir):
     model = load_student(str(tiny_student_dir), max_seq_length=32)
     examples = _examples()
