@@ -77,8 +77,15 @@ def labels_check(expected_pairs: int, labeled: dict[str, dict[str, float]]) -> A
 def champion_check(is_champion: bool, metric: str, score: float | None, champion_score: float | None,
                    blocking: bool = True) -> AssetCheckResult:
     passed = is_champion or champion_score is None or (score is not None and score >= champion_score)
+    shown = "not measured" if score is None else f"{score:.4f}"
+    if champion_score is None:
+        description = f"no champion yet: dev {metric} {shown}"
+    else:
+        description = (f"dev {metric} {shown} vs the champion's {champion_score:.4f}"
+                       + ("" if passed else ": worse, so faiss_index and eval_report keep the champion"))
     return AssetCheckResult(asset_key="uae_encoder", check_name="not_worse_than_champion", passed=passed,
                             severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+                            description=description,
                             metadata={"metric": metric, "dev_score": score, "champion_dev_score": champion_score,
                                       "is_champion": is_champion})
 

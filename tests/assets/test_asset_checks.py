@@ -129,11 +129,10 @@ def test_champion_check_fails_a_worse_version_as_blocking_and_says_by_how_much()
     assert not no_score.passed and meta(no_score)["dev_score"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="uae_assets/checks.py gives its results no description yet: the UI shows "
-                   "only the metadata table for a failed check (issue #25)")
 def test_a_failed_champion_check_describes_both_scores():
     worse = checks.champion_check(False, "map", 0.31, 0.42)
-    assert "0.31" in worse.description and "0.42" in worse.description
+    assert "0.3100" in worse.description and "0.4200" in worse.description and "worse" in worse.description
+    assert "worse" not in checks.champion_check(False, "map", 0.5, 0.42).description
 
 
 def test_champion_check_only_warns_when_blocking_is_off():
