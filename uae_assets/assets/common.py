@@ -3,8 +3,6 @@ logging, and loading a registered student."""
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
 
 from dagster import AssetExecutionContext, AutomationCondition, Config, DynamicPartitionsDefinition, MetadataValue
@@ -12,6 +10,7 @@ from dagster import AssetExecutionContext, AutomationCondition, Config, DynamicP
 from uae_assets.domain_config import apply_domain_settings
 from uae_assets.domains import Domain, get_domain
 from uae_assets.resources import MLflowResource, Storage
+from uae_core.progress import Progress
 from uae_core.retrieval.encoder import load_student
 from uae_core.tracking.registry import RegisteredEncoder, local_copy
 
@@ -41,21 +40,9 @@ def with_domain_settings(context: AssetExecutionContext, config: Config, op: str
 def progress_logger(context: AssetExecutionContext, what: str, every_seconds: float | None = None
                     ) -> Callable[[int, int], None]:
     """A (done, total) callback that logs to the Dagster run at most every `every_seconds` (default
-    $UAE_PROGRESS_SECONDS or 15), with the rate and the time left:
-    `utility labels: 352/1600 (22%), 2.10/s, 9m55s left`."""
-    every_seconds = every_seconds if every_seconds is not None else float(os.environ.get("UAE_PROGRESS_SECONDS", 15))
-    started, last = time.monotonic(), [0.0]
-
-    def log(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - last[0] >= every_seconds:
-            last[0] = now
-            rate = done / max(now - started, 1e-9)
-            left = (total - done) / rate if rate > 0 else float("inf")
-            eta = f"{int(left // 60)}m{int(left % 60):02d}s left" if left != float("inf") else "time left unknown"
-            context.log.info(f"{what}: {done}/{total} ({done / max(total, 1):.0%}), {rate:.2f}/s, {eta}")
-
-    return log
+    $UAE_PROGRESS_SECONDS or 15), with the rate and the time left from the first report on:
+    `utility labels: 352/1600 (22%), 2.10/s, 9m55s left` (uae_core.progress.Progress)."""
+    return Progress(what, context.log.info, every_seconds)
 
 
 def load_registered(encoder: RegisteredEncoder, mlflow_store: MLflowResource, storage: Storage):

@@ -1,0 +1,67 @@
+"""Progress lines: the clock starts at the first report (loading before it does not count), lines come at
+most every `every_seconds` and at the end; a whole-corpus encode reports through them."""
+
+import logging
+
+import numpy as np
+
+from uae_core import progress
+from uae_core.progress import Progress, duration
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_rate_and_time_left_count_from_the_first_report(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    lines = []
+    report = Progress("utility labels", lines.append, every_seconds=10)
+    clock.now += 600  # ten minutes loading the teacher: not work
+    report(0, 100)
+    clock.now += 5
+    report(10, 100)  # within every_seconds of the first line: quiet
+    clock.now += 5
+    report(20, 100)
+    clock.now += 40
+    report(100, 100)
+    assert lines == ["utility labels: 0/100 (0%), started",
+                     "utility labels: 20/100 (20%), 2.00/s, 0m40s left",
+                     "utility labels: 100/100 (100%), 2.00/s, done"]
+
+
+def test_a_first_report_past_zero_starts_the_clock_there(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    lines = []
+    report = Progress("training steps", lines.append, every_seconds=0)
+    report(4, 10)
+    clock.now += 2
+    report(6, 10)
+    assert lines == ["training steps: 4/10 (40%), started", "training steps: 6/10 (60%), 1.00/s, 0m04s left"]
+
+
+def test_duration_reads_as_minutes_or_hours():
+    assert (duration(59.6), duration(605), duration(3 * 3600 + 125)) == ("1m00s", "10m05s", "3h02m")
+
+
+def test_an_encode_with_progress_logs_lines_and_gives_the_same_embeddings(tiny_student_dir, caplog, monkeypatch):
+    from uae_core.retrieval.encoder import encode, load_student
+
+    monkeypatch.setenv("UAE_PROGRESS_SECONDS", "0")
+    model = load_student(str(tiny_student_dir), max_seq_length=32)
+    texts = [("word " * (i % 17 + 1)).strip() + f" {i}" for i in range(70)]
+    with caplog.at_level(logging.INFO, logger="uae_core"):
+        shown = encode(model, texts, batch_size=4, show_progress=True)  # slices of 32 texts
+    quiet = encode(model, texts, batch_size=4)
+    lines = [r.getMessage() for r in caplog.records if r.name == "uae_core.progress"]
+    assert lines[0] == "encode 70 texts: 0/70 (0%), started" and lines[-1].endswith("70/70 (100%), " +
+                                                                                   lines[-1].split(", ")[-2] + ", done")
+    assert any(line.startswith("encode 70 texts: 32/70") for line in lines)
+    np.testing.assert_allclose(shown, quiet, atol=1e-5)  # same rows in the same order
+    assert quiet.shape[0] == 70 and np.allclose(np.linalg.norm(quiet, axis=1), 1, atol=1e-5)
