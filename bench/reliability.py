@@ -57,7 +57,10 @@ def main() -> None:
              "asks the teacher nothing and trains again (training restarts: a default training takes minutes) |",
              "| a run left STARTED by a worker that died while nothing watched it | the next `uae materialize` closes "
              "it first (`closed run …`): failed, slots freed, MLflow runs KILLED |",
-             "| Ctrl-C on `uae materialize` | the run is terminated through the run launcher, exit 130 |",
+             "| Ctrl-C on `uae materialize` | one line, exit 130: `interrupted: run … stopped; the candidate sets, "
+             "labels and models it stored are kept (its worker's output: <data>/logs/<domain>-<time>.log); resume "
+             "with: uae materialize …`; the run's own stack traces and progress bars go to that log, none after the "
+             "line (tests/reliability/test_interrupt.py) |",
              "| a second `uae materialize` of a domain while its run is in progress | refused in one line, naming the "
              "run (runs of other domains wait for the `duckdb`/`mlflow` pool slots instead) |", ""]
     (REPO / "docs" / "reliability.md").write_text("\n".join(lines))

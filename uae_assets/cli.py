@@ -17,7 +17,9 @@ import argparse
 import json
 import os
 import re
+import shlex
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -102,8 +104,11 @@ def _materialize_locked(instance, domain: str, run_config: dict, select: list[st
     # Register the domain and record the versions of its file and of the teacher, as the sensor would,
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
+    output_log = data_dir() / "logs" / f"{domain}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    print(f"run worker output (library warnings, progress bars): {output_log}", file=sys.stderr)
     outcome = launch_and_wait(instance, "uae_pipeline", run_config,
-                              {"dagster/partition": domain, "uae/trigger": "uae materialize", **host_tags()}, select)
+                              {"dagster/partition": domain, "uae/trigger": "uae materialize", **host_tags()}, select,
+                              output_log=output_log)
     where = f"dagster run {outcome.run_id} in {os.environ['DAGSTER_HOME']} (see it with `dagster dev`)"
     if outcome.status.value != "SUCCESS":
         print(f"{where}: {outcome.status.value}", file=sys.stderr)
@@ -359,17 +364,31 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     try:
         return run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # one line, exit 130: the run's own traces go to its worker log
+        print(interrupted(args, argv, exc), file=sys.stderr)
         return 130
     except Exception as exc:  # one line for the user; --debug for the trace
         if args.debug:
             raise
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, USER_ERRORS) else 1
+
+
+def interrupted(args, argv: list[str], exc: KeyboardInterrupt) -> str:
+    """What Ctrl-C stopped, what is kept and how to go on, in one line."""
+    from uae_assets.launch import RunInterrupted
+
+    again = shlex.join(["uae", *argv])
+    if args.command != "materialize":
+        return f"interrupted: `{again}` stopped; it changes nothing stored"
+    if not isinstance(exc, RunInterrupted):
+        return f"interrupted before the run started; nothing changed; start it with: {again}"
+    return (f"interrupted: run {exc.run_id} stopped; the candidate sets, labels and models it stored are kept "
+            f"(its worker's output: {exc.output_log}); resume with: {again}")
 
 
 # Errors that name what the user can fix: exit 2, the message alone.

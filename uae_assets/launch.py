@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from dagster._core.definitions.selector import JobSubsetSelector
@@ -26,12 +27,53 @@ TERMINAL = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus
 
 
 @contextmanager
-def workspace(instance: DagsterInstance) -> Iterator[WorkspaceRequestContext]:
-    """The code location(s) of workspace.yaml, served the way `dagster dev` serves them."""
+def workspace(instance: DagsterInstance, output_log: Path | None = None) -> Iterator[WorkspaceRequestContext]:
+    """The code location(s) of workspace.yaml, served the way `dagster dev` serves them. With `output_log`,
+    the code server and the run workers it starts write their own output there (children_write_to)."""
     target = WorkspaceFileTarget(paths=[str(REPO_ROOT / "workspace.yaml")])
-    with WorkspaceProcessContext(instance, version="", read_only=False, workspace_load_target=target,
-                                 code_server_log_level="WARNING") as process:
+    with ExitStack() as stack:
+        with children_write_to(output_log):
+            process = stack.enter_context(WorkspaceProcessContext(
+                instance, version="", read_only=False, workspace_load_target=target, code_server_log_level="WARNING"))
         yield process.create_request_context()
+
+
+@contextmanager
+def children_write_to(path: Path | None) -> Iterator[None]:
+    """While open, this process's stdout and stderr (fds 1 and 2) are `path`, so the processes started
+    meanwhile (the code server, and through it each run's worker) inherit it: their progress bars, library
+    warnings and the stack traces a Ctrl-C raises in them go to a log file, not between the run's lines.
+    The terminal gets the run's event log (the lines `_describe` prints) and this process's own output."""
+    if path is None:
+        yield
+        return
+    import os
+    import sys
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, log):
+            os.close(fd)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C while a run was followed: the run was told to stop; what it stored stays."""
+
+    def __init__(self, run_id: str, output_log: Path | None):
+        super().__init__(run_id)
+        self.run_id, self.output_log = run_id, output_log
 
 
 @dataclass
@@ -43,12 +85,13 @@ class RunOutcome:
 
 def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, tags: dict[str, str],
                     assets: list[str] | None = None, on_message: Callable[[str], None] = print,
-                    poll_seconds: float = 1.0) -> RunOutcome:
+                    poll_seconds: float = 1.0, output_log: Path | None = None) -> RunOutcome:
     """Create the run from the workspace's job (optionally a subset of its assets), launch it, print its
-    step and log events as they come, and return when it ends. Ctrl-C terminates the run. The run's own
-    console logger is set to WARNING unless the run config sets it: these lines replace its DEBUG stream."""
+    step and log events as they come, and return when it ends. Ctrl-C stops the run and raises
+    RunInterrupted. The run's own console logger is set to WARNING unless the run config sets it: these
+    lines replace its DEBUG stream; with `output_log`, the worker's own output goes to that file."""
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}, **run_config}
-    with workspace(instance) as context:
+    with workspace(instance, output_log) as context:
         location = context.get_code_location(context.code_location_names[0])
         repository = next(iter(location.get_repositories().values()))
         selector = JobSubsetSelector(location.name, repository.name, job_name, None,
@@ -70,9 +113,23 @@ def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, 
         try:
             return _follow(instance, run.run_id, on_message, poll_seconds)
         except KeyboardInterrupt:
-            instance.run_launcher.terminate(run.run_id)
-            on_message(f"interrupted: run {run.run_id} terminated")
-            raise
+            _stop(instance, run.run_id)
+            raise RunInterrupted(run.run_id, output_log) from None
+
+
+def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30) -> None:
+    """Ask the run to stop (its worker may already be stopping: a terminal's Ctrl-C reaches the whole
+    process group) and wait until it has, so that the next command finds no run in progress."""
+    from uae_assets.recovery import worker_died
+
+    with suppress(Exception):  # the code server got the same Ctrl-C and is gone: the worker stops on its own
+        instance.run_launcher.terminate(run_id)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.status in TERMINAL or worker_died(instance, run_id):
+            return  # a run left STARTED by a dead worker is closed by the next command (recovery.py)
+        time.sleep(0.5)
 
 
 def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], None],
