@@ -75,20 +75,22 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
               f"{json.dumps(merge_under({}, target)['ops'])}; --config values win", file=sys.stderr)
     run_config = merge_under(run_config, target)
     check_run_config(run_config)
-    for warning in preflight(target, run_config):
+    checked = preflight(target, run_config)
+    for warning in checked.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     instance = _instance()
     try:  # held until the run ends: the check for runs in progress and the launch below are one step
         with domain_run_lock(Path(os.environ["DAGSTER_HOME"]) / "locks", domain):
-            return _materialize_locked(instance, domain, run_config, select)
+            return _materialize_locked(instance, domain, run_config, select, checked.corpus)
     except DomainBusy as exc:
         raise UsageError(str(exc)) from None
 
 
-def _materialize_locked(instance, domain: str, run_config: dict, select: list[str] | None) -> int:
+def _materialize_locked(instance, domain: str, run_config: dict, select: list[str] | None, corpus) -> int:
     from uae_assets.launch import launch_and_wait
     from uae_assets.recovery import close_stale_runs, host_tags, live_runs_of
     from uae_assets.resources import LabelStoreResource, MLflowResource, TeacherResource
+    from uae_assets.run_estimate import RunClock, describe, estimate_run
     from uae_assets.sync import apply_sync, plan_sync
 
     for stale in close_stale_runs(instance, MLflowResource().client()):
@@ -104,11 +106,13 @@ def _materialize_locked(instance, domain: str, run_config: dict, select: list[st
     # Register the domain and record the versions of its file and of the teacher, as the sensor would,
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
+    estimates = estimate_run(corpus, run_config)
+    print(describe(estimates), file=sys.stderr)
     output_log = data_dir() / "logs" / f"{domain}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"run worker output (library warnings, progress bars): {output_log}", file=sys.stderr)
     outcome = launch_and_wait(instance, "uae_pipeline", run_config,
                               {"dagster/partition": domain, "uae/trigger": "uae materialize", **host_tags()}, select,
-                              output_log=output_log)
+                              output_log=output_log, clock=RunClock(estimates, select))
     where = f"dagster run {outcome.run_id} in {os.environ['DAGSTER_HOME']} (see it with `dagster dev`)"
     if outcome.status.value != "SUCCESS":
         print(f"{where}: {outcome.status.value}", file=sys.stderr)

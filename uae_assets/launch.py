@@ -85,11 +85,12 @@ class RunOutcome:
 
 def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, tags: dict[str, str],
                     assets: list[str] | None = None, on_message: Callable[[str], None] = print,
-                    poll_seconds: float = 1.0, output_log: Path | None = None) -> RunOutcome:
+                    poll_seconds: float = 1.0, output_log: Path | None = None, clock=None) -> RunOutcome:
     """Create the run from the workspace's job (optionally a subset of its assets), launch it, print its
     step and log events as they come, and return when it ends. Ctrl-C stops the run and raises
     RunInterrupted. The run's own console logger is set to WARNING unless the run config sets it: these
-    lines replace its DEBUG stream; with `output_log`, the worker's own output goes to that file."""
+    lines replace its DEBUG stream; with `output_log`, the worker's own output goes to that file; with
+    `clock` (run_estimate.RunClock), each materialized asset is followed by the time left for the run."""
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}, **run_config}
     with workspace(instance, output_log) as context:
         location = context.get_code_location(context.code_location_names[0])
@@ -111,7 +112,7 @@ def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, 
             asset_check_selection=None, asset_graph=repository.asset_graph)
         instance.launch_run(run.run_id, context)
         try:
-            return _follow(instance, run.run_id, on_message, poll_seconds)
+            return _follow(instance, run.run_id, on_message, poll_seconds, clock)
         except KeyboardInterrupt:
             _stop(instance, run.run_id)
             raise RunInterrupted(run.run_id, output_log) from None
@@ -133,7 +134,7 @@ def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30) -> N
 
 
 def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], None],
-            poll_seconds: float) -> RunOutcome:
+            poll_seconds: float, clock=None) -> RunOutcome:
     from uae_assets.recovery import StaleRun, close_run, worker_died
 
     cursor, failures, checked = None, [], time.monotonic()
@@ -145,6 +146,8 @@ def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], 
             if line:
                 on_message(line)
             event = record.event_log_entry.dagster_event
+            if clock is not None and event is not None:
+                _tick(clock, event, on_message)
             if event is not None and event.event_type == DagsterEventType.STEP_FAILURE:
                 failures.append(f"{event.step_key}: {_error_message(event)}")
             elif event is not None and event.event_type == DagsterEventType.RUN_FAILURE and not failures:
@@ -164,6 +167,18 @@ def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], 
                 on_message(f"run FAILED: {died}")
                 return RunOutcome(run_id, DagsterRunStatus.FAILURE, [*failures, died])
         time.sleep(poll_seconds)
+
+
+def _tick(clock, event, on_message: Callable[[str], None]) -> None:
+    """Feed the run clock: an asset's first step starting, the asset materialized; the run's time left is
+    printed after the step that materialized it says `done`."""
+    asset = (event.step_key or "").split(".")[0]
+    if event.event_type == DagsterEventType.STEP_START and asset:
+        clock.started(asset)
+    elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+        clock.pending[asset] = clock.done(event.asset_key.path[-1])
+    elif event.event_type == DagsterEventType.STEP_SUCCESS and clock.pending.get(asset):
+        on_message(f"{time.strftime('%H:%M:%S')} {clock.pending.pop(asset)}")
 
 
 def _mlflow_client():

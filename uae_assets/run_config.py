@@ -4,6 +4,8 @@ value the way the assets will read it (the core dataclasses check ranges), so th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dagster import DagsterInvalidConfigError, validate_run_config
 
 from uae_assets.config import to_dataclass
@@ -67,6 +69,13 @@ def config_problem(op: str, values: dict) -> str | None:
     return None
 
 
+def op_dataclass(run_config: dict, op: str):
+    """Asset `op`'s config in this run (its defaults where the run config is silent) as the core dataclass."""
+    config_class, target = _config_classes()[op]
+    values = ((run_config.get("ops") or {}).get(op) or {}).get("config") or {}
+    return to_dataclass(config_class(**values), target)
+
+
 def _first_line(exc: Exception) -> str:
     """pydantic's errors span lines; the field and the problem fit on one."""
     errors = getattr(exc, "errors", None)
@@ -75,10 +84,16 @@ def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0]
 
 
-def preflight(domain, run_config: dict) -> list[str]:
+@dataclass
+class Preflight:
+    corpus: object  # uae_core.data.Corpus, as the run will load it
+    warnings: list[str]
+
+
+def preflight(domain, run_config: dict) -> Preflight:
     """Load the domain's data as the run will and stop now if a later step cannot succeed: no passages,
-    no train question to label, no test question with gold for eval_report. Returns warnings (no dev
-    question with gold: promotion then has nothing to compare)."""
+    no train question to label, no test question with gold for eval_report. Returns the corpus (for the
+    run's estimate) and warnings (no dev question with gold: promotion then has nothing to compare)."""
     from uae_assets.assets.corpus import LoadConfig
     from uae_assets.config import to_dataclass
     from uae_core.data import LoadOptions, load_corpus
@@ -98,6 +113,6 @@ def preflight(domain, run_config: dict) -> list[str]:
         raise RunConfigError(f"{where}: the {eval_split!r} split has {len(chosen)} questions and none with gold "
                              "evidence, so eval_report could not score anything; add documents, change the split "
                              "fractions (ops.corpus.config) or eval_report's split")
-    return [] if any(q.gold_passage_ids for q in splits["dev"]) else [
+    return Preflight(corpus, [] if any(q.gold_passage_ids for q in splits["dev"]) else [
         f"{where}: no dev question has gold evidence; the first trained version becomes champion and later "
-        "ones cannot be compared"]
+        "ones cannot be compared"])

@@ -60,6 +60,13 @@ def first_run(workspace):
 def test_every_asset_is_materialized_for_the_domain(first_run, monkeypatch):
     root, env, proc = first_run
     assert str(root / "data" / "reports" / "slice" / "eval_report.md") in proc.stdout
+    # The clock: an estimate before the run, the time left after each asset, progress lines for encodes.
+    assert "estimated run: ~" in proc.stderr and "if nothing is stored yet" in proc.stderr
+    assert "candidate_sets: encode " in proc.stdout
+    lines = proc.stdout.splitlines()
+    clock = [i for i, line in enumerate(lines) if "left (finished steps took" in line]
+    assert clock and all(lines[i - 1].endswith(" done") for i in clock)  # after the step that finished
+    assert "Batches:" not in proc.stdout + proc.stderr  # bars go to the worker's log
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     from dagster import DagsterInstance
     with DagsterInstance.get() as instance:
