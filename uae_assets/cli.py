@@ -87,7 +87,7 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
 
 
 def _materialize_locked(instance, domain: str, run_config: dict, select: list[str] | None, corpus) -> int:
-    from uae_assets.launch import launch_and_wait
+    from uae_assets.launch import check_selection, launch_and_wait
     from uae_assets.recovery import close_stale_runs, host_tags, live_runs_of
     from uae_assets.resources import LabelStoreResource, MLflowResource, TeacherResource
     from uae_assets.run_estimate import RunClock, describe, estimate_run
@@ -100,6 +100,8 @@ def _materialize_locked(instance, domain: str, run_config: dict, select: list[st
     if busy:
         raise UsageError(f"domain {domain!r} has a run in progress ({', '.join(busy)}); wait for it, or stop it "
                          "in the UI (Runs) or with Ctrl-C in its terminal")
+    if select:
+        check_selection(instance, domain, select)
     resources = run_config.get("resources") or {}
     LabelStoreResource(**(resources.get("labels") or {}).get("config", {})).check()  # before the run, one line
     teacher = TeacherResource(**(resources.get("teacher") or {}).get("config", {}))

@@ -83,6 +83,36 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)  # the failing steps' error messages, in order
 
 
+class SelectionError(ValueError):
+    """`--select` names an unknown asset, or an asset whose upstream is neither selected nor stored."""
+
+
+def check_selection(instance: DagsterInstance, partition: str, assets: list[str]) -> None:
+    """Refuse, in one line and before anything runs, a selection Dagster would fail with a stack trace:
+    a name that is not an asset of the graph, or an asset whose inputs were never materialized for this
+    domain and are not selected with it."""
+    from uae_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    materializable = {k.to_user_string(): k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    unknown = [a for a in assets if a not in materializable]
+    if unknown:
+        raise SelectionError(f"--select {','.join(unknown)}: not an asset of the graph; the assets: "
+                             f"{', '.join(sorted(materializable))}")
+    missing: dict[str, list[str]] = {}
+    for name in assets:
+        for parent in graph.get(materializable[name]).parent_keys:
+            label = parent.to_user_string()
+            if label in assets or not graph.get(parent).is_materializable:
+                continue
+            if partition not in instance.get_materialized_partitions(parent):
+                missing.setdefault(name, []).append(label)
+    if missing:
+        needs = "; ".join(f"{a} needs {', '.join(sorted(p))}" for a, p in missing.items())
+        raise SelectionError(f"--select: {needs}, not materialized yet for domain {partition!r}; add them to "
+                             "--select, or run without --select")
+
+
 def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, tags: dict[str, str],
                     assets: list[str] | None = None, on_message: Callable[[str], None] = print,
                     poll_seconds: float = 1.0, output_log: Path | None = None, clock=None) -> RunOutcome:

@@ -250,6 +250,14 @@ CASES: list[Case] = [
          lambda w: ["evaluate", "--model", str(pickled_student(w.student, w.root / "pickled")), "--data",
                     str(w.root / "good.json")], 2,
          ("pickled: student weights only as a pickle (pytorch_model.bin)", "UAE_ALLOW_PICKLE=1")),
+    Case("select_nonsense", "`uae materialize --select nonsense` (Dagster stack traces)",
+         lambda w: ["materialize", "--select", "nonsense"], 2,
+         ("--select nonsense: not an asset of the graph", "candidate_sets")),
+    Case("select_without_inputs", "`uae materialize --select uae_encoder` on a domain never run (stack traces)",
+         lambda w: ["materialize", "--domain", "fresh", "--select", "uae_encoder"], 2,
+         ("uae_encoder needs candidate_sets, passages, queries, raw_corpus, utility_labels",
+          "not materialized yet for domain 'fresh'"),
+         lambda w: _domains(w, f"domains:\n  fresh:\n    path: {w.root / 'good.json'}\n")),
 ]
 
 
