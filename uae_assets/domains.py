@@ -92,6 +92,9 @@ def load_domains(path: Path | None = None) -> tuple[dict[str, Domain], str]:
             scope = normalize_scope(spec.get("scope", "corpus"))
         except ValueError as exc:
             raise DomainError(f"{where}, field 'scope': {exc}") from None
+        if not isinstance(spec["path"], str | Path):
+            raise DomainError(f"{where}, field 'path': one file or folder, got a {type(spec['path']).__name__} "
+                              f"({spec['path']!r}); put several files in one folder, or make one domain each")
         fmt = spec.get("format", "auto")
         if fmt not in FORMATS:
             raise DomainError(f"{where}, field 'format': {fmt!r} is not one of {list(FORMATS)}")

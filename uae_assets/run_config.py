@@ -69,6 +69,18 @@ def config_problem(op: str, values: dict) -> str | None:
     return None
 
 
+def _no_gold_advice(corpus, chosen: list) -> str:
+    """What to change when the evaluated split has no question with gold, by what the loader saw."""
+    unmatched = corpus.report.skipped.get("evidence_unmatched", 0)
+    if unmatched:
+        return (f"{unmatched} gold ids (gold_ids, qrels or evidence) name no passage of the corpus "
+                "(skipped_evidence_unmatched): make them the passage ids the corpus has")
+    if chosen:
+        return "give some of its questions gold evidence (gold_ids, qrels), or evaluate another split"
+    return ("add documents; or put questions in it: a question's own `split` field wins, the split fractions "
+            "(ops.corpus.config) place only questions without one; or change eval_report's split")
+
+
 def op_dataclass(run_config: dict, op: str):
     """Asset `op`'s config in this run (its defaults where the run config is silent) as the core dataclass."""
     config_class, target = _config_classes()[op]
@@ -111,8 +123,7 @@ def preflight(domain, run_config: dict) -> Preflight:
     chosen = corpus.queries if eval_split == "all" else splits.get(eval_split, [])
     if not any(q.gold_passage_ids for q in chosen):
         raise RunConfigError(f"{where}: the {eval_split!r} split has {len(chosen)} questions and none with gold "
-                             "evidence, so eval_report could not score anything; add documents, change the split "
-                             "fractions (ops.corpus.config) or eval_report's split")
+                             f"evidence, so eval_report could not score anything; {_no_gold_advice(corpus, chosen)}")
     return Preflight(corpus, [] if any(q.gold_passage_ids for q in splits["dev"]) else [
         f"{where}: no dev question has gold evidence; the first trained version becomes champion and later "
         "ones cannot be compared"])
