@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import shlex
@@ -279,13 +280,14 @@ def export(args) -> int:
     import shutil
 
     from uae_assets.resources import MLflowResource
-    from uae_core.tracking.registry import local_copy
+    from uae_core.tracking.registry import MANIFEST, local_copy
 
     check_version(args.version)
     if args.dir.exists() and (not args.dir.is_dir() or any(args.dir.iterdir())):
         raise UsageError(f"{args.dir}: exists and is not empty; choose a new folder")
     uri = _model_uri(MLflowResource().client(), args.domain, args.version)
-    shutil.copytree(local_copy(uri, data_dir() / "models" / "registry"), args.dir, dirs_exist_ok=True)
+    shutil.copytree(local_copy(uri, data_dir() / "models" / "registry"), args.dir, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(MANIFEST))
     print(f"{uri} -> {args.dir} (load it with SentenceTransformer({str(args.dir)!r}))")
     return 0
 
@@ -372,6 +374,7 @@ def run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    _core_logs_to_stderr()
     try:
         return run(args)
     except KeyboardInterrupt as exc:  # one line, exit 130: the run's own traces go to its worker log
@@ -382,6 +385,30 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, USER_ERRORS) else 1
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler that writes to whatever sys.stderr is at each record (tests swap it between commands)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _core_logs_to_stderr() -> None:
+    """uae_core's progress lines and warnings (e.g. `uae evaluate`'s encodes, a damaged model copy) on
+    stderr, once per process; inside a Dagster run the instance forwards them to the event log instead."""
+    core = logging.getLogger("uae_core")
+    if not any(getattr(h, "uae_cli", False) for h in core.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        handler.uae_cli = True
+        core.addHandler(handler)
+    core.setLevel(logging.INFO)
 
 
 def interrupted(args, argv: list[str], exc: KeyboardInterrupt) -> str:

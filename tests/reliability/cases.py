@@ -280,6 +280,13 @@ def _damage(world: World, rel: str, how: Callable[[Path], None]) -> Callable[[],
     return restore
 
 
+def _truncate_cached_model(world: World) -> Callable[[], None]:
+    """Cut the registry copy's model.safetensors short, as a full disk or a killed copy would."""
+    with (world.root / "data" / CACHED_MODEL).open("r+b") as f:
+        f.truncate(100)
+    return lambda: shutil.rmtree(world.root / "exported-damaged", ignore_errors=True)
+
+
 def _garbage(path: Path) -> None:
     path.write_bytes(b"\x00not a database" * 64)
 
@@ -292,6 +299,7 @@ def _drop_last_line(path: Path) -> None:
 # undoes it (the test calls it before comparing the stored state). Not in CASES: bench/reliability.py runs
 # CASES without calling it. Their outcomes are in docs/reliability.md by hand.
 V1 = "indexes/good/v1"
+CACHED_MODEL = "models/registry/uae-encoder-good/1/model.safetensors"
 FAULTS: list[Case] = [
     Case("materialize_while_another_holds_the_lock", "a second `uae materialize` started while the first holds "
          "the domain (two started in the same second both ran)",
@@ -312,6 +320,12 @@ FAULTS: list[Case] = [
     Case("bm25_without_index_faiss", "index.faiss deleted, `--system bm25` (it failed too)",
          lambda w: ["search", "What accuracy is measured in paper 3?", "--system", "bm25"], 0, ("1. paper-",),
          lambda w: _damage(w, f"{V1}/index.faiss", Path.unlink)),
+    Case("truncated_cached_model", "the registry copy's model.safetensors truncated (\"invalid header length\", "
+         "the file not named, never re-verified)",
+         lambda w: ["export", str(w.root / "exported-damaged")], 0,
+         (f"{CACHED_MODEL}: differs from the copy downloaded from models:/uae-encoder-good/1", "downloading it again",
+          "exported-damaged (load it with"),
+         _truncate_cached_model),
     Case("uae_without_index_faiss", "index.faiss deleted, `--system uae`",
          lambda w: ["search", "what?", "--system", "uae"], 2,
          ("v1/index.faiss is missing, so only --system bm25 can answer",),

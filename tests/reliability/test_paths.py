@@ -123,3 +123,39 @@ def test_a_domain_name_with_a_path_is_refused_where_domains_are_looked_up(tmp_pa
     with pytest.raises(DomainError, match=r"domain name .* is not allowed"):
         get_domain(name)
     assert (tmp_path / "victim.json").read_text() == "{}"
+
+
+def test_a_damaged_copy_is_named_and_downloaded_again(tmp_path, monkeypatch, caplog):
+    from uae_core.tracking import registry
+
+    seen = []
+
+    def fake_download(uri, dst):
+        seen.append(dst)
+        dst.mkdir(parents=True)
+        (dst / "modules.json").write_text("[]")
+        (dst / "model.safetensors").write_bytes(b"\x08" * 4096)
+        return dst
+
+    monkeypatch.setattr(registry, "download_version", fake_download)
+    cache = tmp_path / "cache"
+    target = local_copy("models:/uae-encoder-good/2", cache)
+    assert registry.damaged_file(target) is None
+    with (target / "model.safetensors").open("r+b") as f:
+        f.truncate(100)  # a disk that filled up, a copy cut short
+    with caplog.at_level("WARNING", logger="uae_core"):
+        again = local_copy("models:/uae-encoder-good/2", cache)
+    assert again == target and len(seen) == 2 and (target / "model.safetensors").stat().st_size == 4096
+    assert f"{target / 'model.safetensors'}: differs from the copy downloaded" in caplog.text
+    assert sorted(p.name for p in target.parent.iterdir()) == ["2"]  # the damaged copy is gone, nothing else
+    (target / "model.safetensors").write_bytes(b"\x09" * 4096)  # same size, other bytes: the digest tells
+    assert registry.damaged_file(target) == "model.safetensors"
+
+
+def test_a_copy_made_before_manifests_is_trusted(tmp_path):
+    from uae_core.tracking import registry
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "modules.json").write_text("[]")
+    assert registry.damaged_file(folder) is None

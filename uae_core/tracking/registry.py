@@ -4,6 +4,9 @@ the `champion` alias that moves only when a new version beats it on the dev spli
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import logging
 import re
 import shutil
 import tempfile
@@ -15,6 +18,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 CHAMPION = "champion"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -157,15 +161,60 @@ def cache_target(model_uri: str, cache_dir: str | Path) -> Path:
     return target
 
 
+MANIFEST = ".uae-files.json"  # in a downloaded copy: every file's size and sha256 when it was downloaded
+
+
+def file_digests(folder: Path) -> dict[str, list]:
+    """{relative path: [size, sha256]} of every file under `folder` but the manifest."""
+    out = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        out[path.relative_to(folder).as_posix()] = [path.stat().st_size, digest.hexdigest()]
+    return out
+
+
+def damaged_file(folder: Path) -> str | None:
+    """The first file of a downloaded copy that is missing or differs from when it was downloaded (a
+    truncated model.safetensors loads as "invalid header length", naming nothing), else None. Copies made
+    before manifests existed are trusted as before."""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        expected = json.loads(manifest.read_text())
+    except ValueError:
+        return MANIFEST
+    sizes = {rel: (folder / rel).stat().st_size if (folder / rel).is_file() else None for rel in expected}
+    wrong = [rel for rel, (size, _) in expected.items() if sizes[rel] != size]
+    if wrong:
+        return wrong[0]
+    actual = file_digests(folder)
+    return next((rel for rel, entry in expected.items() if actual.get(rel) != entry), None)
+
+
 def local_copy(model_uri: str, cache_dir: str | Path) -> Path:
     """A registered version downloaded once under `cache_dir` (models:/name/3 -> cache_dir/name/3).
 
     The download goes to a temporary folder beside the target and is renamed into place, so a folder is
-    either complete or absent; nothing is deleted but that temporary folder. A target that exists without
-    `modules.json` was not written here: it is refused, naming it, not removed."""
+    either complete or absent. Each use checks the copy against the sizes and digests recorded when it was
+    downloaded; a damaged copy is said (a warning naming the file) and downloaded again. A target that
+    exists without `modules.json` was not written here: it is refused, naming it, not removed."""
     target = cache_target(model_uri, cache_dir)
     if (target / "modules.json").is_file():
-        return target
+        damaged = damaged_file(target)
+        if damaged is None:
+            return target
+        logger.warning(f"{target / damaged}: differs from the copy downloaded from {model_uri} (truncated or "
+                       "changed since); downloading it again")
+        aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.damaged-", dir=target.parent))
+        with contextlib.suppress(FileNotFoundError):  # another process moved it first
+            target.rename(aside / target.name)
+        shutil.rmtree(aside, ignore_errors=True)
+        if (target / "modules.json").is_file():  # and already downloaded it again
+            return target
     if target.exists() or target.is_symlink():
         raise FileExistsError(f"{target}: exists but is not a complete model folder (no modules.json), so it was "
                               f"not written by uae; move or delete it to download {model_uri} there again")
@@ -173,6 +222,7 @@ def local_copy(model_uri: str, cache_dir: str | Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
         downloaded = download_version(model_uri, tmp / "download")
+        (downloaded / MANIFEST).write_text(json.dumps(file_digests(downloaded)))
         try:
             downloaded.rename(target)
         except OSError:
