@@ -46,6 +46,17 @@ def test_a_first_report_past_zero_starts_the_clock_there(monkeypatch):
     assert lines == ["training steps: 4/10 (40%), started", "training steps: 6/10 (60%), 1.00/s, 0m04s left"]
 
 
+def test_a_unit_is_shown_and_large_rates_read_as_whole_numbers(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    lines = []
+    report = Progress("encode 9 texts", lines.append, every_seconds=0, unit="tokens")
+    report(0, 30000)
+    clock.now += 2
+    report(12000, 30000)
+    assert lines[-1] == "encode 9 texts: 12000/30000 tokens (40%), 6,000 tokens/s, 0m03s left"
+
+
 def test_duration_reads_as_minutes_or_hours():
     assert (duration(59.6), duration(605), duration(3 * 3600 + 125)) == ("1m00s", "10m05s", "3h02m")
 
@@ -60,8 +71,10 @@ def test_an_encode_with_progress_logs_lines_and_gives_the_same_embeddings(tiny_s
         shown = encode(model, texts, batch_size=4, show_progress=True)  # slices of 32 texts
     quiet = encode(model, texts, batch_size=4)
     lines = [r.getMessage() for r in caplog.records if r.name == "uae_core.progress"]
-    assert lines[0] == "encode 70 texts: 0/70 (0%), started" and lines[-1].endswith("70/70 (100%), " +
-                                                                                   lines[-1].split(", ")[-2] + ", done")
-    assert any(line.startswith("encode 70 texts: 32/70") for line in lines)
+    total = sum(min(len(t) // 4 + 2, 32) for t in texts)  # approximate tokens, at most max_seq_length a text
+    assert lines[0] == f"encode 70 texts: 0/{total} tokens (0%), started"
+    assert lines[-1].startswith(f"encode 70 texts: {total}/{total} tokens (100%), ") and lines[-1].endswith(", done")
+    longest = sum(sorted((min(len(t) // 4 + 2, 32) for t in texts), reverse=True)[:32])  # the first slice
+    assert lines[1].startswith(f"encode 70 texts: {longest}/{total} tokens")
     np.testing.assert_allclose(shown, quiet, atol=1e-5)  # same rows in the same order
     assert quiet.shape[0] == 70 and np.allclose(np.linalg.norm(quiet, axis=1), 1, atol=1e-5)

@@ -13,12 +13,12 @@ import math
 import time
 from dataclasses import dataclass
 
-# Measured on this project's 2-core CPU, idle (docs/run_estimate.md has the run and the command).
-ENCODE_TOKENS_PER_S = 5200.0  # MiniLM-L6 at max_seq_length 256, texts cut at 4 characters a token
-TEACHER_PAIRS_PER_S = 4.6  # SmolLM2-135M, 128 passage tokens; a no-passage baseline counts half a pair
-TRAIN_TEXTS_PER_S = 15.0  # one training step reads batch_queries x (K + 1) texts, forward and backward
-STEP_OVERHEAD_S = {"raw_corpus": 3, "passages": 3, "queries": 3, "candidate_sets": 15, "utility_labels": 30,
-                   "uae_encoder": 30, "faiss_index": 20, "eval_report": 30}
+# Measured on this project's 2-core CPU, idle: the main command from a fresh clone (docs/run_estimate.md).
+ENCODE_TOKENS_PER_S = 4900.0  # MiniLM-L6 at max_seq_length 256, texts cut at 4 characters a token (qasper 80 s)
+TEACHER_PAIRS_PER_S = 5.3  # SmolLM2-135M, 128 passage tokens; a no-passage baseline counted as half a pair
+TRAIN_TEXTS_PER_S = 12.6  # a training step reads batch_queries x (K + 1) texts, forward and backward (0.525 steps/s)
+STEP_OVERHEAD_S = {"raw_corpus": 1, "passages": 1, "queries": 1, "candidate_sets": 10, "utility_labels": 55,
+                   "uae_encoder": 5, "faiss_index": 10, "eval_report": 20}  # loading models, the teacher, files
 
 
 @dataclass(frozen=True)

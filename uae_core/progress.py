@@ -31,15 +31,16 @@ class Progress:
     """A (done, total) callback that emits a line at the first report, at most every `every_seconds` after
     it, and at the end, with the rate and time left measured from the first report."""
 
-    def __init__(self, what: str, emit: Callable[[str], None] = logger.info, every_seconds: float | None = None):
-        self.what, self.emit = what, emit
+    def __init__(self, what: str, emit: Callable[[str], None] = logger.info, every_seconds: float | None = None,
+                 unit: str = ""):
+        self.what, self.emit, self.unit = what, emit, f" {unit}" if unit else ""
         self.every = every_seconds_default() if every_seconds is None else every_seconds
         self.start: tuple[float, int] | None = None
         self.last = 0.0
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        head = f"{self.what}: {done}/{total} ({done / max(total, 1):.0%})"
+        head = f"{self.what}: {done}/{total}{self.unit} ({done / max(total, 1):.0%})"
         if self.start is None:
             self.start, self.last = (now, done), now
             if done < total:
@@ -52,4 +53,5 @@ class Progress:
         rate = counted / seconds if seconds > 0 else 0.0
         left = "done" if done >= total else (f"{duration((total - done) / rate)} left" if rate > 0
                                              else "time left unknown")
-        self.emit(f"{head}, {rate:.2f}/s, {left}")
+        shown = f"{rate:,.0f}" if rate >= 100 else f"{rate:.2f}"
+        self.emit(f"{head}, {shown}{self.unit}/s, {left}")

@@ -47,16 +47,19 @@ def weights_digest(model: torch.nn.Module) -> str:
 def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
            show_progress: bool = False) -> np.ndarray:
     """float32 [n, dim], unit norm. Sorted by length (longest first, as sentence-transformers does) for
-    speed; with `show_progress`, encoded in slices of 8 batches with a progress line (rate, time left)
-    every $UAE_PROGRESS_SECONDS instead of a bar: a whole-corpus encode takes minutes on a CPU."""
+    speed; with `show_progress`, encoded in slices of 8 batches with a progress line every
+    $UAE_PROGRESS_SECONDS instead of a bar (a whole-corpus encode takes minutes on a CPU), counted in
+    approximate tokens (4 characters, at most max_seq_length a text): the longest texts come first, so a
+    count of texts would promise too much time left."""
     dim = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     order = np.argsort([-len(t) for t in texts], kind="stable")
     step = batch_size * 8 if show_progress else len(texts)
-    report = Progress(f"encode {len(texts)} texts") if show_progress else None
+    tokens = np.minimum([len(t) // 4 + 2 for t in texts], model.max_seq_length or 512)[order].cumsum()
+    report = Progress(f"encode {len(texts)} texts", unit="tokens") if show_progress else None
     if report:
-        report(0, len(texts))  # the clock starts here, after the model was loaded
+        report(0, int(tokens[-1]))  # the clock starts here, after the model was loaded
     out = np.empty((len(texts), dim), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(texts), step):
@@ -64,7 +67,7 @@ def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
             out[rows] = model.encode([texts[i] for i in rows], batch_size=batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
             if report:
-                report(min(start + step, len(texts)), len(texts))
+                report(int(tokens[min(start + step, len(texts)) - 1]), int(tokens[-1]))
     return out
 
 
