@@ -206,7 +206,7 @@ def _tick(clock, event, on_message: Callable[[str], None]) -> None:
     if event.event_type == DagsterEventType.STEP_START and asset:
         clock.started(asset)
     elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
-        clock.pending[asset] = clock.done(event.asset_key.path[-1])
+        clock.pending[asset] = clock.done(event.asset_key.path[-1], asset)
     elif event.event_type == DagsterEventType.STEP_SUCCESS and clock.pending.get(asset):
         on_message(f"{time.strftime('%H:%M:%S')} {clock.pending.pop(asset)}")
 

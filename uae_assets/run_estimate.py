@@ -87,17 +87,18 @@ class RunClock:
         self.finished: dict[str, float] = {}
         self.pending: dict[str, str | None] = {}  # step's asset -> the line to print once that step is done
 
-    def started(self, asset: str) -> None:
-        self.asset_started.setdefault(asset, time.monotonic())
+    def started(self, step: str) -> None:
+        """`step`: the step key's first part (an asset's name, or a multi-asset's op such as `corpus`)."""
+        self.asset_started.setdefault(step, time.monotonic())
 
-    def done(self, asset: str) -> str | None:
+    def done(self, asset: str, step: str | None = None) -> str | None:
         """The line to print once `asset` is materialized: None after the quick steps (under 15 s
         estimated) and when nothing the estimate covers is left."""
         from uae_core.progress import duration
 
         if asset not in self.estimates or asset in self.finished:
             return None
-        self.finished[asset] = time.monotonic() - self.asset_started.get(asset, self.run_started)
+        self.finished[asset] = time.monotonic() - self.asset_started.get(step or asset, time.monotonic())
         predicted = sum(self.estimates[a] for a in self.finished)
         ratio = min(max(sum(self.finished.values()) / predicted, 0.5), 3.0) if predicted >= 30 else 1.0
         left = ratio * sum(s for a, s in self.estimates.items() if a not in self.finished)
