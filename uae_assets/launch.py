@@ -142,10 +142,14 @@ def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, 
             asset_check_selection=None, asset_graph=repository.asset_graph)
         instance.launch_run(run.run_id, context)
         try:
-            return _follow(instance, run.run_id, on_message, poll_seconds, clock)
+            outcome = _follow(instance, run.run_id, on_message, poll_seconds, clock)
         except KeyboardInterrupt:
             _stop(instance, run.run_id)
             raise RunInterrupted(run.run_id, output_log) from None
+        if any("DagsterExecutionInterruptedError" in f for f in outcome.failures):
+            # The terminal's Ctrl-C reached the worker first and ended the run before this process saw it.
+            raise RunInterrupted(run.run_id, output_log)
+        return outcome
 
 
 def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30) -> None:

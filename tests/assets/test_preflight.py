@@ -38,3 +38,17 @@ def test_every_question_in_train_says_its_own_split_field_wins(tmp_path):
 def test_a_domain_with_gold_in_every_split_passes_and_returns_its_corpus(tmp_path):
     checked = preflight(_jsonl_domain(tmp_path, "p{i}"), {"ops": {"corpus": {"config": {}}}})
     assert len(checked.corpus.passages) == 60 and len(checked.corpus.queries) == 40
+
+
+def test_the_corpus_step_says_what_the_run_works_on(tmp_path):
+    from collections import Counter
+
+    from uae_assets.assets.corpus import corpus_summary
+
+    loaded = preflight(_jsonl_domain(tmp_path, "p{i}"), {}).corpus
+    splits = Counter(q.split for q in loaded.queries)
+    line = corpus_summary(loaded, splits)
+    assert line.startswith("60 passages in 12 documents; 40 questions (train ")
+    assert f"dev {splits['dev']}, test {splits['test']}), 40 with gold evidence, 40 with reference answers" in line
+    loaded.report.documents = 60  # every passage its own document (a BEIR corpus of abstracts)
+    assert corpus_summary(loaded, splits).startswith("60 passages each its own document; ")

@@ -287,6 +287,22 @@ def _truncate_cached_model(world: World) -> Callable[[], None]:
     return lambda: shutil.rmtree(world.root / "exported-damaged", ignore_errors=True)
 
 
+def _hide_model_files(world: World) -> Callable[[], None]:
+    """Move the registered model's files out of the MLflow artifact store and the local registry copy, as a
+    cleaned-up or moved artifact folder leaves them; the returned callable puts them back."""
+    data = world.root / "data"
+    moved = [(data / "mlflow" / "artifacts" / "uae-good" / "models", world.root / "aside-artifacts"),
+             (data / "models" / "registry" / "uae-encoder-good", world.root / "aside-registry")]
+    for src, dst in moved:
+        src.rename(dst)
+
+    def restore() -> None:
+        for src, dst in moved:
+            dst.rename(src)
+        shutil.rmtree(world.root / "exported-missing", ignore_errors=True)
+    return restore
+
+
 def _garbage(path: Path) -> None:
     path.write_bytes(b"\x00not a database" * 64)
 
@@ -326,6 +342,12 @@ FAULTS: list[Case] = [
          (f"{CACHED_MODEL}: differs from the copy downloaded from models:/uae-encoder-good/1", "downloading it again",
           "exported-damaged (load it with"),
          _truncate_cached_model),
+    Case("missing_mlflow_artifacts", "the registered model's files gone from the MLflow artifact store "
+         "(\"Unrecognized model\")",
+         lambda w: ["export", str(w.root / "exported-missing")], 2,
+         ("models:/uae-encoder-good/1:", "MLflow artifact store", "restore the MLflow artifact store, or run "
+          "`uae materialize`"),
+         _hide_model_files),
     Case("uae_without_index_faiss", "index.faiss deleted, `--system uae`",
          lambda w: ["search", "what?", "--system", "uae"], 2,
          ("v1/index.faiss is missing, so only --system bm25 can answer",),

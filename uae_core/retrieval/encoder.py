@@ -96,7 +96,9 @@ def embed_with_grad(model: SentenceTransformer, texts: list[str], chunk_size: in
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     parts = []
     for start in range(0, len(order), chunk_size):
-        features = model.tokenize([texts[i] for i in order[start:start + chunk_size]])
+        chunk = [texts[i] for i in order[start:start + chunk_size]]
+        # `preprocess` where sentence-transformers has it (its `tokenize` warns that it is deprecated)
+        features = model.preprocess(chunk) if hasattr(model, "preprocess") else model.tokenize(chunk)
         features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
         parts.append(model(features)["sentence_embedding"])
     emb = torch.cat(parts)[torch.argsort(torch.tensor(order))]

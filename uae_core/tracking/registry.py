@@ -136,10 +136,21 @@ def promote_if_better(client: MlflowClient, domain: str, version: str, metric: s
 
 
 def download_version(version_uri: str, dst: str | Path) -> Path:
-    """`models:/name/3` or `models:/name@champion` -> a local sentence-transformers folder."""
-    root = Path(mlflow.artifacts.download_artifacts(artifact_uri=version_uri, dst_path=str(dst)))
+    """`models:/name/3` or `models:/name@champion` -> a local sentence-transformers folder. Files missing
+    from the artifact store (deleted, moved) are a FileNotFoundError saying so, not "Unrecognized model"."""
+    advice = "restore the MLflow artifact store, or run `uae materialize` for the domain to register a new version"
+    try:
+        root = Path(mlflow.artifacts.download_artifacts(artifact_uri=version_uri, dst_path=str(dst)))
+    except (OSError, MlflowException) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise FileNotFoundError(f"{version_uri}: its files could not be read from the MLflow artifact store "
+                                f"({first}); {advice}") from None
     inner = root / "model.sentence_transformer"  # the flavor's layout; older versions held the folder itself
-    return inner if inner.is_dir() else root
+    folder = inner if inner.is_dir() else root
+    if not (folder / "modules.json").is_file():
+        raise FileNotFoundError(f"{version_uri}: the MLflow artifact store holds no model files for it "
+                                f"(no modules.json among {sorted(p.name for p in root.iterdir())[:5]}); {advice}")
+    return folder
 
 
 # One part of a registered model URI as a folder name: a model name, a version number, or NAME@ALIAS.
