@@ -292,7 +292,7 @@ def train_one(args, size: Size, run: Run, prepared: dict, evaluation: DomainEval
     from uae_core.labeling.candidates import CandidateSet
     from uae_core.pipeline import train_and_merge
     from uae_core.retrieval.encoder import load_student
-    from uae_core.training.examples import build_examples, hard_label_examples, training_lexical
+    from uae_core.training.examples import build_examples, hard_label_examples
     from uae_core.training.trainer import TrainConfig
 
     domain = prepared["domain"]
@@ -307,9 +307,8 @@ def train_one(args, size: Size, run: Run, prepared: dict, evaluation: DomainEval
     config = TrainConfig(**{**settings, **run_overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
     if run.system == "hard_label":
         examples = hard_label_examples(sets, queries, passages)
-    else:  # as uae_encoder builds them (with BM25's shares when the training is for the hybrid)
-        examples = build_examples(sets, prepared["utilities"], queries, passages, lexical=training_lexical(
-            evaluation.corpus.passages, evaluation.corpus.queries, sets, evaluation.domain.scope, config))
+    else:  # as uae_encoder builds them
+        examples = build_examples(sets, prepared["utilities"], queries, passages)
     model = load_student(args.student, device=args.device)
     if args.tracking == "none":
         train, merge = train_and_merge(model, examples, config, evaluation.dev, show_progress=not args.quiet)

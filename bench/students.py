@@ -64,19 +64,16 @@ def label_stage(workdir: Path, corpus, domain, k: int, questions: int, student: 
     return record
 
 
-def budget_examples(workdir: Path, corpus, budget: str, teacher_id: str, scope: str = "corpus",
-                    config=None) -> tuple[list[CandidateSet], list]:
+def budget_examples(workdir: Path, corpus, budget: str, teacher_id: str) -> tuple[list[CandidateSet], list]:
     """A label budget "N:K" of the label stage in `workdir`: its first N sets cut to their first K candidates,
-    and their training examples from the teacher's labels in <workdir>/labels.duckdb (with BM25's shares in
-    `scope` when `config` trains for the hybrid, as uae_encoder builds them)."""
+    and their training examples from the teacher's labels in <workdir>/labels.duckdb."""
     from uae_core.labeling.label_store import LabelStore
-    from uae_core.training.examples import build_examples, training_lexical
+    from uae_core.training.examples import build_examples
 
     raw = json.loads((workdir / "sets.json").read_text())  # the label stage's, in train order
     n, k = (int(x) for x in budget.split(":"))
     sets = [CandidateSet(q, tuple(p[:k])) for q, p in list(raw.items())[:n]]
     with LabelStore.open(workdir / "labels.duckdb", read_only=True) as store:
         utilities = store.utilities(teacher_id, [s.query_id for s in sets])
-    lexical = None if config is None else training_lexical(corpus.passages, corpus.queries, sets, scope, config)
     return sets, build_examples(sets, utilities, {q.query_id: q for q in corpus.queries},
-                                {p.passage_id: p for p in corpus.passages}, lexical=lexical)
+                                {p.passage_id: p for p in corpus.passages})

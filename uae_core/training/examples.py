@@ -26,14 +26,11 @@ class TrainExample:
     passages: tuple[str, ...]
     utilities: tuple[float, ...]
     is_gold: tuple[bool, ...]
-    lexical: tuple[float, ...] = ()  # BM25's normalised score of each candidate (fusion.lexical_shares), if given
 
 
 def build_examples(candidate_sets: Sequence[CandidateSet], utilities: dict[str, dict[str, float]],
-                   queries: dict, passages: dict, lexical: dict[str, dict[str, float]] | None = None
-                   ) -> list[TrainExample]:
-    """Join candidate sets with their labels; candidates without a label are left out. With `lexical`
-    (fusion.lexical_shares of the same questions), each example carries BM25's share of every candidate."""
+                   queries: dict, passages: dict) -> list[TrainExample]:
+    """Join candidate sets with their labels; candidates without a label are left out."""
     out = []
     for c in candidate_sets:
         labels = utilities.get(c.query_id, {})
@@ -42,9 +39,8 @@ def build_examples(candidate_sets: Sequence[CandidateSet], utilities: dict[str, 
             continue
         q = queries[c.query_id]
         gold = set(q.gold_passage_ids)
-        lex = () if lexical is None else tuple(lexical.get(c.query_id, {}).get(p, 0.0) for p in pids)
         out.append(TrainExample(q.question, pids, tuple(passages[p].text for p in pids),
-                                tuple(labels[p] for p in pids), tuple(p in gold for p in pids), lex))
+                                tuple(labels[p] for p in pids), tuple(p in gold for p in pids)))
     return out
 
 
@@ -67,22 +63,8 @@ def training_key(examples: Sequence[TrainExample], config: TrainConfig, base_fin
     digest.update(json.dumps([asdict(config), base_fingerprint, code_version], sort_keys=True).encode())
     for ex in examples:
         digest.update(json.dumps([ex.question, ex.passage_ids, ex.passages, [round(u, 6) for u in ex.utilities],
-                                  ex.is_gold, *([[round(b, 6) for b in ex.lexical]] if ex.lexical else [])]).encode())
+                                  ex.is_gold]).encode())
     return digest.hexdigest()[:20]
-
-
-def training_lexical(passages: Sequence, queries: Sequence, candidate_sets: Sequence[CandidateSet], scope: str,
-                     config: TrainConfig) -> dict[str, dict[str, float]] | None:
-    """BM25's shares of the candidate sets' questions when the training is for the hybrid
-    (config.lexical_weight > 0), else None (nothing to compute)."""
-    if config.lexical_weight <= 0:
-        return None
-    from uae_core.retrieval.bm25 import BM25Index
-    from uae_core.retrieval.fusion import lexical_shares
-
-    wanted = {c.query_id for c in candidate_sets}
-    return lexical_shares(BM25Index([p.text for p in passages]), passages,
-                          [q for q in queries if q.query_id in wanted], scope)
 
 
 def hard_label_examples(candidate_sets: Sequence[CandidateSet], queries: dict, passages: dict) -> list[TrainExample]:

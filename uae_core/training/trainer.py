@@ -52,12 +52,6 @@ class TrainConfig:
         gradient_checkpointing: trade compute for memory (~3x less activation memory).
         embed_chunk_size: texts per forward pass, length-sorted (less padding: bench/train_step.py).
         seed: shuffling and initialisation seed.
-        lexical_weight: train for the hybrid the user is served (0: the student alone, as the design has it).
-            The loss sees s(q, d) + lexical_weight * b(q, d) / tau_s, where b is BM25's normalised score of the
-            candidate (fusion.lexical_shares: what convex fusion adds for it; 0 for in-batch negatives), so the
-            student learns the residual of BM25 (CLEAR, Gao et al. 2021): the utility BM25 already ranks
-            needs no pull, what BM25 misses does. In cosine units: 0.35 is about what convex fusion at w 0.5
-            gives BM25 against MiniLM's cosine spread.
         merge_shares: after training, shares of the way back to the base weights to try (weight-space
             ensembling, WiSE-FT; uae_core.training.merge): the one with the best dev score is kept (the first
             when there is no dev split). 0 is the plain student. The best share depends on the domain: qasper
@@ -80,7 +74,6 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     embed_chunk_size: int = 8
     seed: int = 0
-    lexical_weight: float = 0.0
     merge_shares: tuple[float, ...] = (0.0, 0.5)
 
     def __post_init__(self) -> None:
@@ -97,7 +90,6 @@ class TrainConfig:
         require(0 <= self.lam <= 1, me, "lam", f"must be in [0, 1], got {self.lam}")
         require(self.max_seq_length >= 8, me, "max_seq_length", f"must be at least 8, got {self.max_seq_length}")
         require(self.embed_chunk_size >= 1, me, "embed_chunk_size", f"must be at least 1, got {self.embed_chunk_size}")
-        require(self.lexical_weight >= 0, me, "lexical_weight", f"must be >= 0, got {self.lexical_weight}")
         object.__setattr__(self, "merge_shares", tuple(float(s) for s in self.merge_shares))  # a list from config
         require(len(self.merge_shares) >= 1, me, "merge_shares", "needs at least one share (0: the plain student)")
         require(all(0 <= s < 1 for s in self.merge_shares), me, "merge_shares",
@@ -150,8 +142,6 @@ def batch_loss(model: SentenceTransformer, batch: Sequence[TrainExample], config
         offset += n
     mask, utilities, gold, inbatch_mask = (t.to(scores.device) for t in (mask, utilities, gold, inbatch_mask))
     own = scores.gather(1, torch.tensor(own_cols, device=scores.device))
-    if config.lexical_weight > 0 and config.objective != "gold":
-        own = own + config.lexical_weight / config.tau_s * lexical_matrix(batch, k).to(own.device)
     ib = (scores, inbatch_mask) if config.in_batch_negatives and len(batch) > 1 else (None, None)
     if config.objective == "gold":
         return gold_infonce_loss(own, gold, mask, *ib)
@@ -164,16 +154,6 @@ def batch_loss(model: SentenceTransformer, batch: Sequence[TrainExample], config
     if config.objective == "uae":
         return config.lam * umi + (1 - config.lam) * kl
     raise ValueError(f"objective must be one of {OBJECTIVES}, got {config.objective!r}")
-
-
-def lexical_matrix(batch: Sequence[TrainExample], k: int) -> torch.Tensor:
-    """[B, K] BM25 shares of each question's candidates (0 where a set is shorter than K)."""
-    if any(len(ex.lexical) != len(ex.passages) for ex in batch):
-        raise ValueError("lexical_weight > 0 needs examples with BM25 scores: build_examples(..., lexical=...)")
-    out = torch.zeros(len(batch), k)
-    for i, ex in enumerate(batch):
-        out[i, :len(ex.lexical)] = torch.tensor(ex.lexical)
-    return out
 
 
 def train_student(model: SentenceTransformer, examples: Sequence[TrainExample], config: TrainConfig,
