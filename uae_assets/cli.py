@@ -109,7 +109,7 @@ def _materialize_locked(instance, domain: str, run_config: dict, select: list[st
     # Register the domain and record the versions of its file and of the teacher, as the sensor would,
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
-    estimates = estimate_run(corpus, run_config)
+    estimates = [e for e in estimate_run(corpus, run_config) if not select or e.asset in select]
     print(describe(estimates), file=sys.stderr)
     output_log = data_dir() / "logs" / f"{domain}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"run worker output (library warnings, progress bars): {output_log}", file=sys.stderr)
