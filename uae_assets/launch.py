@@ -237,6 +237,8 @@ def _describe(entry) -> str | None:
     if event.event_type not in kinds:
         return None
     failed = event.event_type in (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE)
+    if failed and "DagsterExecutionInterruptedError" in _error_message(event):
+        return None  # a Ctrl-C: the CLI says it once (RunInterrupted), not as a failure
     detail = f" ({_error_message(event)})" if failed and _error_message(event) else ""
     return f"{stamp} {event.step_key or ''} {kinds[event.event_type]}{detail}".replace("  ", " ")
 
