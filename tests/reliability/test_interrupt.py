@@ -11,16 +11,9 @@ import time
 import pytest
 
 from tests.reliability.test_kill import _latest_run, _metadata, _wait_for_log
-from tests.reliability.world import REPO, make_world
+from tests.reliability.world import REPO
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def world(tmp_path, tiny_student_dir, tiny_teacher_dir):
-    world = make_world(tmp_path, tiny_student_dir, tiny_teacher_dir, papers=300)
-    world.overrides["UAE_PROGRESS_SECONDS"] = "1"
-    return world
 
 
 def test_ctrl_c_prints_one_line_exits_130_and_the_rerun_resumes(world):

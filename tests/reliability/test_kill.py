@@ -9,7 +9,6 @@ import time
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
-from tests.reliability.world import make_world
 from uae_assets.recovery import worker_pid
 
 pytestmark = pytest.mark.slow
@@ -65,13 +64,6 @@ def _kill_while(world, config, fragment: str) -> tuple[str, str]:
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1 and f"error: its run worker (pid {pid}) is gone" in output, output[-3000:]
     return run_id, output
-
-
-@pytest.fixture
-def world(tmp_path, tiny_student_dir, tiny_teacher_dir):
-    world = make_world(tmp_path, tiny_student_dir, tiny_teacher_dir, papers=300)
-    world.overrides["UAE_PROGRESS_SECONDS"] = "1"
-    return world
 
 
 def test_kill_during_labeling_then_rerun_completes_and_keeps_the_labels(world):
