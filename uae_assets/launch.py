@@ -9,6 +9,8 @@ instance's pools still keep the DuckDB and MLflow writers one at a time.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -140,27 +142,61 @@ def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, 
             job_code_origin=remote_job.get_python_origin(),
             asset_selection=frozenset(selector.asset_selection) if selector.asset_selection else None,
             asset_check_selection=None, asset_graph=repository.asset_graph)
-        instance.launch_run(run.run_id, context)
-        try:
-            outcome = _follow(instance, run.run_id, on_message, poll_seconds, clock)
-        except KeyboardInterrupt:
-            _stop(instance, run.run_id)
-            raise RunInterrupted(run.run_id, output_log) from None
+        with ctrl_c_at_safe_points() as ctrl_c:
+            instance.launch_run(run.run_id, context)
+            try:
+                outcome = _follow(instance, run.run_id, on_message, poll_seconds, clock, ctrl_c)
+            except KeyboardInterrupt:
+                _stop(instance, run.run_id, ctrl_c=ctrl_c)
+                raise RunInterrupted(run.run_id, output_log) from None
         if any("DagsterExecutionInterruptedError" in f for f in outcome.failures):
             # The terminal's Ctrl-C reached the worker first and ended the run before this process saw it.
             raise RunInterrupted(run.run_id, output_log)
         return outcome
 
 
-def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30) -> None:
+class CtrlC:
+    """Ctrl-Cs counted by a SIGINT handler, for loops that check between their steps."""
+
+    def __init__(self) -> None:
+        self.count, self.event = 0, threading.Event()
+
+    def __call__(self, signum, frame) -> None:
+        self.count += 1
+        self.event.set()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep `seconds`, or raise KeyboardInterrupt as soon as Ctrl-C was pressed."""
+        if self.event.wait(seconds):
+            raise KeyboardInterrupt
+
+
+@contextmanager
+def ctrl_c_at_safe_points() -> Iterator[CtrlC]:
+    """While following a run, Ctrl-C sets a flag the poll loop checks instead of raising wherever the main
+    thread happens to be: raised inside SQLAlchemy closing the event log's connection, it printed that
+    library's stack trace before our one line (CI, 2026-12-03). Outside the main thread: left as it is."""
+    ctrl_c = CtrlC()
+    if threading.current_thread() is not threading.main_thread():
+        yield ctrl_c
+        return
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        yield ctrl_c
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30, ctrl_c: CtrlC | None = None) -> None:
     """Ask the run to stop (its worker may already be stopping: a terminal's Ctrl-C reaches the whole
-    process group) and wait until it has, so that the next command finds no run in progress."""
+    process group) and wait until it has, so that the next command finds no run in progress. A second
+    Ctrl-C ends the wait (the next command closes a run left behind, recovery.py)."""
     from uae_assets.recovery import worker_died
 
     with suppress(Exception):  # the code server got the same Ctrl-C and is gone: the worker stops on its own
         instance.run_launcher.terminate(run_id)
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
+    deadline, pressed = time.monotonic() + wait_seconds, ctrl_c.count if ctrl_c else 0
+    while time.monotonic() < deadline and not (ctrl_c and ctrl_c.count > pressed):
         run = instance.get_run_by_id(run_id)
         if run is None or run.status in TERMINAL or worker_died(instance, run_id):
             return  # a run left STARTED by a dead worker is closed by the next command (recovery.py)
@@ -168,7 +204,7 @@ def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30) -> N
 
 
 def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], None],
-            poll_seconds: float, clock=None) -> RunOutcome:
+            poll_seconds: float, clock=None, ctrl_c: CtrlC | None = None) -> RunOutcome:
     from uae_assets.recovery import StaleRun, close_run, worker_died
 
     cursor, failures, checked = None, [], time.monotonic()
@@ -200,7 +236,10 @@ def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], 
                 close_run(instance, StaleRun(run_id, run.tags.get("dagster/partition"), died), _mlflow_client())
                 on_message(f"run FAILED: {died}")
                 return RunOutcome(run_id, DagsterRunStatus.FAILURE, [*failures, died])
-        time.sleep(poll_seconds)
+        if ctrl_c is None:
+            time.sleep(poll_seconds)
+        else:
+            ctrl_c.wait(poll_seconds)
 
 
 def _tick(clock, event, on_message: Callable[[str], None]) -> None:
