@@ -110,6 +110,10 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
         except NonFiniteLossError as exc:  # the run ends FAILED (start_run's exit), registering nothing
             mlflow.set_tag("failure", str(exc)[:5000])
             raise
+        except BaseException as exc:  # Ctrl-C (KeyboardInterrupt, or the orchestrator's own interruption)
+            if not isinstance(exc, Exception):
+                mlflow.end_run("KILLED")  # stopped by the user, as `uae runs` and the UI should say; not FAILED
+            raise
         for epoch, loss in enumerate(result.epoch_losses):
             mlflow.log_metric("epoch_loss", loss, step=epoch)
         dev = merge.dev_metrics
