@@ -1,4 +1,4 @@
-"""The world a run is stopped in (tests/reliability/test_kill.py, test_interrupt.py): 300 synthetic papers with
+"""The world a run is stopped in (tests/reliability/test_kill.py): 300 synthetic papers with
 the tiny models, so labeling lasts long enough to stop, and a progress line every second to wait for."""
 
 import pytest

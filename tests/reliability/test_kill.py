@@ -1,24 +1,36 @@
-"""kill -9 of a run's worker while it labels, and while it trains; then `uae materialize` again, with no
-manual step: the dead run is closed (failed, pool slots freed, its MLflow run KILLED), the labels it
-committed are kept, and the new run completes."""
+"""A run stopped the ways runs stop: kill -9 of its worker while it labels and while it trains, and Ctrl-C
+as a terminal sends it; then `uae materialize` again, with no manual step: the stopped run is closed
+(failed, pool slots freed, its MLflow run KILLED), the labels it committed are kept, and the new run
+completes. Ctrl-C prints one line (what was interrupted, what is kept, the command to resume) and exits
+130: no stack traces, no progress bars after it. One world serves the three stops: each is a minute of
+startup, labeling and training on this CPU."""
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
+from tests.reliability.world import REPO
 from uae_assets.recovery import worker_pid
 
 pytestmark = pytest.mark.slow
 
 
-def _latest_run(world):
+def _new_run(world, started: float) -> str:
+    """The run the command started at `started` (time.time()) created, once it exists."""
     os.environ["DAGSTER_HOME"] = world.env["DAGSTER_HOME"]
-    with DagsterInstance.get() as instance:
-        runs = instance.get_runs(limit=1)
-        return runs[0].run_id if runs else None
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        with DagsterInstance.get() as instance:
+            runs = instance.get_runs(limit=1)
+            if runs and instance.get_run_record_by_id(runs[0].run_id).create_timestamp.timestamp() >= started:
+                return runs[0].run_id
+        time.sleep(0.5)
+    raise AssertionError("no run was created")
 
 
 def _wait_for_log(world, run_id: str, fragment: str, timeout: float = 300) -> int:
@@ -52,13 +64,9 @@ def _status(world, run_id: str) -> DagsterRunStatus:
 def _kill_while(world, config, fragment: str) -> tuple[str, str]:
     """Start `uae materialize`, kill -9 its run's worker once the run logs `fragment`; the run id and what
     that first command printed (it must notice the death and stop, not wait forever)."""
+    started = time.time() - 1
     proc = world.popen("materialize", "--config", str(config))
-    deadline = time.time() + 120
-    run_id = None
-    while run_id is None and time.time() < deadline:
-        run_id = _latest_run(world)
-        time.sleep(0.5)
-    assert run_id, "no run was created"
+    run_id = _new_run(world, started)
     pid = _wait_for_log(world, run_id, fragment)
     os.kill(pid, signal.SIGKILL)
     output, _ = proc.communicate(timeout=120)
@@ -66,32 +74,60 @@ def _kill_while(world, config, fragment: str) -> tuple[str, str]:
     return run_id, output
 
 
-def test_kill_during_labeling_then_rerun_completes_and_keeps_the_labels(world):
-    config = world.run_config(candidate_sets={"k": 8}, utility_labels={"chunk_pairs": 16})
-    killed, _ = _kill_while(world, config, "utility labels:")
-    assert _status(world, killed) == DagsterRunStatus.FAILURE  # closed: it blocks nothing
-    rerun = world.uae("materialize", "--config", str(config))
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    labels = _metadata(world, "utility_labels")
-    assert labels["pairs_reused"] > 0  # what the killed run committed was kept, not relabeled
-    assert labels["pairs_reused"] + labels["pairs_labeled_now"] == labels["pairs_total"]
+def _ctrl_c_while(world, config, fragment: str) -> tuple[str, subprocess.CompletedProcess]:
+    """Start `uae materialize` as a terminal's foreground job and press Ctrl-C (SIGINT to its whole process
+    group: the CLI, the code server and the run's worker) once the run logs `fragment`."""
+    started = time.time() - 1
+    proc = subprocess.Popen([sys.executable, "-m", "uae_assets.cli", "materialize", "--config", str(config)],
+                            env=world.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, like a terminal's foreground job
+    run_id = _new_run(world, started)
+    _wait_for_log(world, run_id, fragment)
+    time.sleep(2)  # a few steps in
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=180)
+    return run_id, subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
-def test_kill_during_training_then_rerun_completes_and_ends_the_mlflow_run(world):
+def test_a_run_killed_interrupted_and_killed_again_resumes_each_time(world):
+    """One world, three stops, each followed by the next `uae materialize` with no manual step: kill -9 while
+    it labels (the committed labels are kept), Ctrl-C while it trains (one line, exit 130), kill -9 while it
+    trains (its MLflow run KILLED); the last run completes and the teacher labeled each pair once."""
     from mlflow import MlflowClient
 
-    long_training = world.run_config(uae_encoder={"epochs": 40})  # long enough to be killed mid-way
-    killed, _ = _kill_while(world, long_training, "training steps:")
-    assert _status(world, killed) == DagsterRunStatus.FAILURE
-    rerun = world.uae("materialize", "--config", str(world.run_config()))  # same labels, a short training
+    short = world.run_config(candidate_sets={"k": 8}, utility_labels={"chunk_pairs": 16})
+    long = world.run_config(candidate_sets={"k": 8}, utility_labels={"chunk_pairs": 16},
+                            uae_encoder={"epochs": 40})  # long enough to be stopped mid-way
+
+    killed_labeling, _ = _kill_while(world, short, "utility labels:")
+    assert _status(world, killed_labeling) == DagsterRunStatus.FAILURE  # closed: it blocks nothing
+
+    interrupted, ctrl_c = _ctrl_c_while(world, long, "training steps:")
+    labels = _metadata(world, "utility_labels")  # materialized by the interrupted run, before training
+    assert labels["pairs_reused"] > 0  # what the killed run committed was kept, not relabeled
+    assert labels["pairs_reused"] + labels["pairs_labeled_now"] == labels["pairs_total"]
+    out = ctrl_c.stdout + ctrl_c.stderr
+    assert ctrl_c.returncode == 130, out[-3000:]
+    for noise in ("Traceback", "DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+        assert noise not in out, out[-3000:]
+    last = ctrl_c.stderr.strip().splitlines()[-1]
+    assert last.startswith("interrupted:") and interrupted in last, out[-3000:]
+    assert "labels" in last and "uae materialize" in last, last  # what is kept, and how to resume
+    assert sum(line.startswith("interrupted") for line in ctrl_c.stderr.splitlines()) == 1, out[-3000:]
+    assert _status(world, interrupted) in (DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE)
+
+    killed_training, _ = _kill_while(world, long, "training steps:")
+    assert _status(world, killed_training) == DagsterRunStatus.FAILURE
+
+    rerun = world.uae("materialize", "--config", str(short))  # the same labels, a short training
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    labels = _metadata(world, "utility_labels")
-    assert labels["teacher_requests"] == 0  # every label survived the kill
+    assert _metadata(world, "utility_labels")["teacher_requests"] == 0  # every label survived the stops
     uri = f"sqlite:///{world.root / 'data' / 'mlflow' / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     runs = client.search_runs([client.get_experiment_by_name("uae-good").experiment_id])
     statuses = {r.data.tags.get("dagster_run_id"): r.info.status for r in runs}
-    assert statuses[killed] == "KILLED" and "RUNNING" not in statuses.values()
+    assert statuses[interrupted] == "KILLED" and statuses[killed_training] == "KILLED", statuses
+    assert "RUNNING" not in statuses.values()
     assert [str(v.version) for v in client.search_model_versions("name = 'uae-encoder-good'")] == ["1"]
 
 

@@ -2,7 +2,8 @@
 
 A request is one token-id prompt (prompt + target); `SamplingParams(max_tokens=1, prompt_logprobs=0)` returns
 the log-prob of every prompt token given its prefix, and the target's mean is the score: the quantity the
-transformers backend computes (tests/labeling/test_vllm_backend.py compares them on the real teacher).
+transformers backend computes (tests/integration/test_pipeline.py labels a real slice on both backends and
+compares them).
 Prefix caching stays off: prompt log-probs bypass it, and open reports say they can differ with it on.
 vLLM batches by itself, so requests go in one call, unsorted and unpadded.
 
