@@ -25,10 +25,11 @@ def _config_classes() -> dict[str, tuple[type, type | None]]:
     from uae_core.data import LoadOptions
     from uae_core.evaluation.compare import EvalConfig
     from uae_core.labeling.candidates import CandidateConfig
+    from uae_core.labeling.selection import SelectionConfig
     from uae_core.training.trainer import TrainConfig
 
     return {"corpus": (LoadConfig, LoadOptions), "candidate_sets": (CandidateSetsConfig, CandidateConfig),
-            "utility_labels": (LabelingConfig, None), "uae_encoder": (TrainingConfig, TrainConfig),
+            "utility_labels": (LabelingConfig, SelectionConfig), "uae_encoder": (TrainingConfig, TrainConfig),
             "eval_report": (EvalReportConfig, EvalConfig)}
 
 

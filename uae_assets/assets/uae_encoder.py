@@ -41,7 +41,8 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
     client = mlflow_store.client()
     tracking = Tracking(client, domain.name, mlflow_store.artifacts(), tags={
         "data_version": raw_corpus.sha256[:16], "teacher_id": utility_labels.teacher_id,
-        "dagster_run_id": context.run_id, "base_model": student.model},
+        "dagster_run_id": context.run_id, "base_model": student.model, "label_policy": utility_labels.policy,
+        "labeled_pairs": str(sum(len(u) for u in utility_labels.utilities.values()))},
         dataset=(raw_corpus.path, raw_corpus.sha256), model_cache=str(storage.folder("models", "registry")))
     cache = storage.folder("cache", "embeddings")
     result = distill(examples, train_config, student.load(), tracking,

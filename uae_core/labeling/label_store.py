@@ -43,6 +43,7 @@ class LabelSet:
     teacher_id: str
     db_path: str
     utilities: dict[str, dict[str, float]]  # query_id -> {passage_id: utility}
+    policy: str = "all"  # the selection policy that chose the pairs (uae_core/labeling/selection.py)
 
 
 @dataclass(frozen=True)
