@@ -60,7 +60,7 @@ def main() -> None:
              "| Ctrl-C on `uae materialize` | one line, exit 130: `interrupted: run … stopped; the candidate sets, "
              "labels and models it stored are kept (its worker's output: <data>/logs/<domain>-<time>.log); resume "
              "with: uae materialize …`; the run's own stack traces and progress bars go to that log, none after the "
-             "line (tests/reliability/test_interrupt.py) |",
+             "line (tests/reliability/test_kill.py) |",
              "| a second `uae materialize` of a domain while its run is in progress | refused in one line, naming the "
              "run (runs of other domains wait for the `duckdb`/`mlflow` pool slots instead) |", ""]
     (REPO / "docs" / "reliability.md").write_text("\n".join(lines))
