@@ -92,9 +92,9 @@ def test_postgres_tables_hold_the_rows(materialized, postgres):
             assert {partition for _, partition in rows} == {"tiny"}
             cur.execute("SELECT step_key FROM event_logs WHERE dagster_event_type = 'STEP_SUCCESS'")
             steps = {step for (step,) in cur.fetchall()}
-            # one multi-asset step makes passages and queries; utility_labels is a graph of three steps
-            labeling = {"utility_labels.plan_label_shards", "utility_labels.label_shard[shard_0]",
-                        "utility_labels.merge_label_shards"}
+            # one multi-asset step makes passages and queries; utility_labels is a graph of four steps
+            labeling = {"utility_labels.select_label_pairs", "utility_labels.plan_label_shards",
+                        "utility_labels.label_shard[shard_0]", "utility_labels.merge_label_shards"}
             assert steps == set(CHAIN) - {"passages", "queries", "utility_labels"} | {"corpus"} | labeling
             cur.execute("SELECT count(*) FROM event_logs WHERE dagster_event_type = 'STEP_FAILURE'")
             assert cur.fetchone()[0] == 0
