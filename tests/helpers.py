@@ -93,3 +93,20 @@ def load_bench(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def alpha_instance(tmp_path: Path, monkeypatch, papers: int = 20):
+    """A domain `alpha` of `papers` synthetic papers (UAE_DOMAINS, UAE_DATA_DIR under tmp_path) and a Dagster
+    instance on the shipped dagster.yaml: what the in-process pipeline tests run in."""
+    import json
+
+    from dagster import DagsterInstance
+
+    (tmp_path / "alpha.json").write_text(json.dumps(synthetic_qasper(papers)))
+    (tmp_path / "domains.yaml").write_text("domains:\n  alpha:\n    path: alpha.json\n")
+    monkeypatch.setenv("UAE_DOMAINS", str(tmp_path / "domains.yaml"))
+    monkeypatch.setenv("UAE_DATA_DIR", str(tmp_path / "data"))
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())  # the shipped config
+    return DagsterInstance.local_temp(str(home))

@@ -159,23 +159,14 @@ def test_a_version_worse_than_the_champion_gets_no_index_and_keeps_the_champion(
     trains with a learning rate so small that its weights stay the base's, so it scores the base's, below
     v1 on the same dev questions: its blocking check fails, the run fails, faiss_index and eval_report are
     not built for v2, and `champion` stays on v1."""
-    import json
 
-    from dagster import DagsterInstance
     from mlflow import MlflowClient
 
-    from tests.helpers import REPO, synthetic_qasper
+    from tests.helpers import alpha_instance
     from uae_assets.definitions import defs
     from uae_core.tracking.registry import CHAMPION, model_name
 
-    (tmp_path / "alpha.json").write_text(json.dumps(synthetic_qasper(20)))
-    (tmp_path / "domains.yaml").write_text("domains:\n  alpha:\n    path: alpha.json\n")
-    monkeypatch.setenv("UAE_DOMAINS", str(tmp_path / "domains.yaml"))
-    monkeypatch.setenv("UAE_DATA_DIR", str(tmp_path / "data"))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())  # the shipped config
-    instance = DagsterInstance.local_temp(str(home))
+    instance = alpha_instance(tmp_path, monkeypatch)
     instance.add_dynamic_partitions("domain", ["alpha"])
     job = defs.resolve_job_def("uae_pipeline")
 

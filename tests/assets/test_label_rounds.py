@@ -3,12 +3,10 @@ informed policy and a budget: round 1 labels the base encoder's most uncertain q
 budget; round 2 keeps them, labels only new pairs, chosen with round 1's champion, and registers a new
 version compared with round 1's on dev."""
 
-import json
 
 import pytest
-from dagster import DagsterInstance
 
-from tests.helpers import REPO, synthetic_qasper
+from tests.helpers import alpha_instance
 from uae_assets.definitions import defs
 from uae_assets.resources import TeacherResource
 from uae_assets.sync import apply_sync, plan_sync
@@ -33,14 +31,7 @@ def test_two_rounds_spend_the_budget_on_new_pairs_chosen_with_the_champion(tmp_p
     from uae_core.labeling.selection import rank_questions, select_round
     from uae_core.retrieval.encoder import load_student
 
-    (tmp_path / "alpha.json").write_text(json.dumps(synthetic_qasper(20)))
-    (tmp_path / "domains.yaml").write_text("domains:\n  alpha:\n    path: alpha.json\n")
-    monkeypatch.setenv("UAE_DOMAINS", str(tmp_path / "domains.yaml"))
-    monkeypatch.setenv("UAE_DATA_DIR", str(tmp_path / "data"))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())
-    instance = DagsterInstance.local_temp(str(home))
+    instance = alpha_instance(tmp_path, monkeypatch)
     teacher = {"model": str(tiny_teacher_dir), "batch_size": 16}
     config = {"resources": {"teacher": {"config": teacher},
                             "student": {"config": {"model": str(tiny_student_dir), "max_seq_length": 64}}},

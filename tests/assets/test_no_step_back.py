@@ -5,9 +5,8 @@ run and the report say which and why. Real Dagster instance, MLflow registry, ti
 import json
 
 import pytest
-from dagster import DagsterInstance
 
-from tests.helpers import REPO, synthetic_qasper
+from tests.helpers import alpha_instance
 from uae_assets.definitions import defs
 from uae_assets.resources import TeacherResource
 from uae_assets.sync import apply_sync, plan_sync
@@ -17,14 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_a_first_version_no_better_than_the_base_is_not_champion(tmp_path, monkeypatch, tiny_student_dir,
                                                                    tiny_teacher_dir, capsys):
-    (tmp_path / "alpha.json").write_text(json.dumps(synthetic_qasper(20)))
-    (tmp_path / "domains.yaml").write_text("domains:\n  alpha:\n    path: alpha.json\n")
-    monkeypatch.setenv("UAE_DOMAINS", str(tmp_path / "domains.yaml"))
-    monkeypatch.setenv("UAE_DATA_DIR", str(tmp_path / "data"))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())
-    instance = DagsterInstance.local_temp(str(home))
+    instance = alpha_instance(tmp_path, monkeypatch)
     teacher = {"model": str(tiny_teacher_dir), "batch_size": 16}
     apply_sync(instance, plan_sync(instance, TeacherResource(**teacher)))
     # A learning rate so small that the trained weights are the base's: its dev score ties the base's.

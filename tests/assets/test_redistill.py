@@ -3,12 +3,11 @@ round 2, a run of the re-distill schedule's config, mines candidates with round 
 new pairs go to the teacher; a new version is registered and compared with round 1's on dev and test."""
 
 import datetime
-import json
 
 import pytest
-from dagster import DagsterInstance, build_schedule_context
+from dagster import build_schedule_context
 
-from tests.helpers import REPO, synthetic_qasper
+from tests.helpers import alpha_instance
 from uae_assets.definitions import defs
 from uae_assets.resources import TeacherResource
 from uae_assets.schedules import redistill_schedule
@@ -28,14 +27,7 @@ def run(instance, config):
 
 def test_a_round_mines_with_the_champion_and_labels_only_what_it_adds(tmp_path, monkeypatch, tiny_student_dir,
                                                                       tiny_teacher_dir):
-    (tmp_path / "alpha.json").write_text(json.dumps(synthetic_qasper(20)))
-    (tmp_path / "domains.yaml").write_text("domains:\n  alpha:\n    path: alpha.json\n")
-    monkeypatch.setenv("UAE_DOMAINS", str(tmp_path / "domains.yaml"))
-    monkeypatch.setenv("UAE_DATA_DIR", str(tmp_path / "data"))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())
-    instance = DagsterInstance.local_temp(str(home))
+    instance = alpha_instance(tmp_path, monkeypatch)
     teacher = {"model": str(tiny_teacher_dir), "batch_size": 16}
     resources = {"teacher": {"config": teacher},
                  "student": {"config": {"model": str(tiny_student_dir), "max_seq_length": 64}}}
