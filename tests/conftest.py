@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,33 @@ def global_mlflow_uri_restored():
     yield
     mlflow.set_tracking_uri(before)
     mlflow.set_registry_uri(before)
+
+
+@dataclass
+class Materialized:
+    """A tiny world after one whole `uae materialize`: what the query-time and browser tests look at."""
+    world: object  # tests.reliability.world.World
+    run_id: str  # the Dagster run the CLI launched
+    mlflow_ui_port: int  # the asset metadata's MLflow links point here (tests/ui starts `mlflow ui` on it)
+
+
+@pytest.fixture(scope="session")
+def materialized_world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir) -> Materialized:
+    """Built once per session (~60 s): the domain pins a training setting of its own (domains.yaml
+    `run_config:`), which the browser test must see on the run page. Tests that change the world put it back."""
+    import re
+    import socket
+
+    from tests.reliability.world import make_world
+
+    root = tmp_path_factory.mktemp("materialized") / "world"
+    world = make_world(root, tiny_student_dir, tiny_teacher_dir)
+    world.write("domains.yaml", (root / "domains.yaml").read_text()
+                + "    run_config: {ops: {uae_encoder: {config: {lam: 0.6}}}}\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    world.overrides["UAE_MLFLOW_UI_URL"] = f"http://127.0.0.1:{port}"
+    done = world.uae("materialize", "--config", str(world.run_config()), timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return Materialized(world, re.search(r"dagster run ([0-9a-f-]{36})", done.stdout).group(1), port)

@@ -13,17 +13,13 @@ import numpy as np
 import pytest
 
 from tests.helpers import REPO
-from tests.reliability.world import make_world
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):
-    world = make_world(tmp_path_factory.mktemp("serving"), tiny_student_dir, tiny_teacher_dir)
-    done = world.uae("materialize", "--config", str(world.run_config()))
-    assert done.returncode == 0, done.stderr[-3000:]
-    return world
+def world(materialized_world):
+    return materialized_world.world  # shared with tests/ui (conftest.py)
 
 
 @pytest.fixture(scope="module")

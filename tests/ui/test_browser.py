@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.helpers import REPO, synthetic_qasper
-from tests.reliability.world import World, make_world
+from tests.reliability.world import World
 from tests.ui.browser import CHROMIUM, Screenshots, Server, chromium, dagster_webserver, free_port, mlflow_ui
 
 pytestmark = [pytest.mark.slow,
@@ -46,30 +46,20 @@ class UI:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory, tiny_student_dir, tiny_teacher_dir):
+def ui(tmp_path_factory, materialized_world):
+    """The session's materialized world (conftest.py), served by dagster-webserver and `mlflow ui`."""
     root = tmp_path_factory.mktemp("ui")
-    world = make_world(root / "world", tiny_student_dir, tiny_teacher_dir)
-    # The domain pins a training setting of its own (domains.yaml `run_config:`): the run must show it.
-    world.write("domains.yaml", (root / "world" / "domains.yaml").read_text()
-                + "    run_config: {ops: {uae_encoder: {config: {lam: 0.6}}}}\n")
-    mlflow_port, dagster_port = free_port(), free_port()
-    # The asset metadata's MLflow links point at the MLflow UI this test starts.
-    world.overrides["UAE_MLFLOW_UI_URL"] = f"http://127.0.0.1:{mlflow_port}"
-    started = time.monotonic()
-    result = world.uae("materialize", "--config", str(world.run_config()), timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    run_id = re.search(r"dagster run ([0-9a-f-]{36})", result.stdout).group(1)
-    print(f"uae materialize: {time.monotonic() - started:.0f} s, run {run_id}")
-    report = json.loads((root / "world" / "data" / "reports" / "good" / "eval_report.json").read_text())
+    world, run_id = materialized_world.world, materialized_world.run_id
+    report = json.loads((world.root / "data" / "reports" / "good" / "eval_report.json").read_text())
 
     from mlflow import MlflowClient
 
-    db = root / "world" / "data" / "mlflow" / "mlflow.db"
+    db = world.root / "data" / "mlflow" / "mlflow.db"
     client = MlflowClient(tracking_uri=f"sqlite:///{db}", registry_uri=f"sqlite:///{db}")
     experiment_id = client.get_experiment_by_name("uae-good").experiment_id
 
-    dagster = dagster_webserver(world.env, dagster_port, root / "dagster-webserver.log")
-    mlflow = mlflow_ui(db, world.env, mlflow_port, root / "mlflow-ui.log")
+    dagster = dagster_webserver(world.env, free_port(), root / "dagster-webserver.log")
+    mlflow = mlflow_ui(db, world.env, materialized_world.mlflow_ui_port, root / "mlflow-ui.log")
     try:
         started = time.monotonic()
         dagster.wait_until_answers("/server_info", timeout=300)
@@ -301,27 +291,34 @@ def test_asset_graph_shows_the_chain(ui, page):
         expect(page.get_by_text(name, exact=True).last).to_be_visible()
 
 
+# What the domain sensor does each tick: record the domain file's new data version.
+SYNC = ("import sys, json\nfrom dagster import DagsterInstance\nfrom uae_assets.resources import TeacherResource\n"
+        "from uae_assets.sync import apply_sync, plan_sync\n"
+        "instance = DagsterInstance.get()\n"
+        "apply_sync(instance, plan_sync(instance, TeacherResource(**json.loads(sys.argv[1])), only=['good']))\n")
+
+
 def test_changed_domain_file_marks_the_partition_unsynced(ui, page):
     """Six papers added to the domain's file and its new version recorded (what the domain sensor does each
     tick): raw_corpus's partition `good` shows Unsynced, the cause naming domain_file's new data version."""
     from playwright.sync_api import expect
 
     world = ui.world
+    original = (world.root / "good.json").read_text()
     (world.root / "good.json").write_text(json.dumps(synthetic_qasper(36)))
-    teacher = json.loads(world.run_config().read_text())["resources"]["teacher"]["config"]
-    sync = ("import sys, json\nfrom dagster import DagsterInstance\nfrom uae_assets.resources import TeacherResource\n"
-            "from uae_assets.sync import apply_sync, plan_sync\n"
-            "instance = DagsterInstance.get()\n"
-            "apply_sync(instance, plan_sync(instance, TeacherResource(**json.loads(sys.argv[1])), only=['good']))\n")
-    done = subprocess.run([sys.executable, "-c", sync, json.dumps(teacher)], env=world.env, cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    try:
+        teacher = json.loads(world.run_config().read_text())["resources"]["teacher"]["config"]
+        done = subprocess.run([sys.executable, "-c", SYNC, json.dumps(teacher)], env=world.env, cwd=REPO,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
 
-    page.goto(f"{ui.dagster.url}/assets/raw_corpus?view=partitions")
-    page.get_by_text("good", exact=True).first.click()
-    badge = page.get_by_text(re.compile(r"^Unsynced")).first
-    expect(badge).to_be_visible()
-    badge.hover()
-    cause = page.get_by_text(re.compile(r"domain_file.*new data version|new data version.*domain_file"))
-    expect(cause.first).to_be_visible()
-    ui.shots(page, "ui_dagster_stale_partition")
+        page.goto(f"{ui.dagster.url}/assets/raw_corpus?view=partitions")
+        page.get_by_text("good", exact=True).first.click()
+        badge = page.get_by_text(re.compile(r"^Unsynced")).first
+        expect(badge).to_be_visible()
+        badge.hover()
+        cause = page.get_by_text(re.compile(r"domain_file.*new data version|new data version.*domain_file"))
+        expect(cause.first).to_be_visible()
+        ui.shots(page, "ui_dagster_stale_partition")
+    finally:  # the world is the session's (tests/serving reads good.json too)
+        (world.root / "good.json").write_text(original)
