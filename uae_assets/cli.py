@@ -14,6 +14,7 @@ command exits non-zero with a one-line error (file, record, field) on bad input;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -89,7 +90,7 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
 
 def _materialize_locked(instance, domain: str, run_config: dict, select: list[str] | None, corpus) -> int:
     from uae_assets.launch import check_selection, launch_and_wait
-    from uae_assets.recovery import close_stale_runs, host_tags, live_runs_of
+    from uae_assets.recovery import close_stale_runs, end_mlflow_runs, host_tags, live_runs_of
     from uae_assets.resources import LabelStoreResource, MLflowResource, TeacherResource
     from uae_assets.run_estimate import RunClock, describe, estimate_run
     from uae_assets.sync import apply_sync, plan_sync
@@ -118,6 +119,14 @@ def _materialize_locked(instance, domain: str, run_config: dict, select: list[st
                               output_log=output_log, clock=RunClock(estimates, select))
     where = f"dagster run {outcome.run_id} in {os.environ['DAGSTER_HOME']} (see it with `dagster dev`)"
     if outcome.status.value != "SUCCESS":
+        if outcome.status.value == "FAILURE":  # a training whose own ending could not be written (disk full)
+            quiet = logging.getLogger("mlflow.store.db.utils")  # it logs a store error with its stack trace
+            level, quiet.level = quiet.level, logging.CRITICAL
+            try:
+                with contextlib.suppress(Exception):  # still full: the next command's recovery ends it
+                    end_mlflow_runs(MLflowResource().client(), outcome.run_id, "FAILED")
+            finally:
+                quiet.setLevel(level)
         print(f"{where}: {outcome.status.value}", file=sys.stderr)
         for failure in outcome.failures or [f"run ended {outcome.status.value}"]:
             print(f"error: {failure}", file=sys.stderr)

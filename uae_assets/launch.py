@@ -9,6 +9,7 @@ instance's pools still keep the DuckDB and MLflow writers one at a time.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -282,8 +283,24 @@ def _describe(entry) -> str | None:
     return f"{stamp} {event.step_key or ''} {kinds[event.event_type]}{detail}".replace("  ", " ")
 
 
+DISK_FULL = ("No space left on device", "database or disk is full", "Errno 28", "ENOSPC")
+LINK_LINE = re.compile(r"^\(Background on this error at: \S+\)$")  # SQLAlchemy's last line: no cause in it
+
+
 def _error_message(event) -> str:
     error = getattr(event.event_specific_data, "error", None)
+    chain, seen = [], error
+    while seen is not None:
+        chain.append(seen)
+        seen = seen.cause or getattr(seen, "context", None)
+    if any(mark in (e.message or "") for e in chain for mark in DISK_FULL):
+        from uae_assets.domains import data_dir
+
+        return (f"the disk is full (No space left on device) under {data_dir()}: free space there, then run the "
+                "same command; the labels, models and indexes stored so far are kept")
     while error is not None and error.cause is not None and "dagster" in (error.cls_name or "").lower():
         error = error.cause  # Dagster wraps the user's exception: show the user's one
-    return (error.message.strip().splitlines() or [""])[-1] if error is not None else event.message or ""
+    if error is None:
+        return event.message or ""
+    lines = [line for line in error.message.strip().splitlines() if not LINK_LINE.match(line.strip())]
+    return (lines or [""])[-1]

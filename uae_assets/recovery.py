@@ -84,11 +84,14 @@ def find_stale_runs(instance: DagsterInstance) -> list[StaleRun]:
 
 def close_stale_runs(instance: DagsterInstance, mlflow_client=None) -> list[StaleRun]:
     """Mark stale runs failed, free their pool slots, end their MLflow runs as KILLED; returns them. Also
-    frees the slots that finished runs still hold (what the daemon does when it runs)."""
+    frees the slots that finished runs still hold (what the daemon does when it runs) and ends the MLflow
+    runs that ended Dagster runs left RUNNING."""
     stale = find_stale_runs(instance)
     for item in stale:
         close_run(instance, item, mlflow_client)
     free_slots_of_finished_runs(instance)
+    if mlflow_client is not None:
+        end_orphaned_mlflow_runs(instance, mlflow_client)
     return stale
 
 
@@ -118,16 +121,29 @@ def free_slots_of_finished_runs(instance: DagsterInstance) -> list[str]:
     return freed
 
 
-def end_mlflow_runs(client, dagster_run_id: str) -> int:
-    """MLflow runs a dead Dagster run left RUNNING, ended as KILLED (so `uae runs` and the UI do not list
+def end_mlflow_runs(client, dagster_run_id: str, status: str = "KILLED") -> int:
+    """MLflow runs a dead Dagster run left RUNNING, ended as `status` (so `uae runs` and the UI do not list
     them as in progress)."""
     ended = 0
     for experiment in client.search_experiments():
         for run in client.search_runs([experiment.experiment_id],
                                       filter_string=f"tags.dagster_run_id = '{dagster_run_id}'"):
             if run.info.status == "RUNNING":
-                client.set_terminated(run.info.run_id, status="KILLED")
+                client.set_terminated(run.info.run_id, status=status)
                 ended += 1
+    return ended
+
+
+def end_orphaned_mlflow_runs(instance: DagsterInstance, client) -> list[str]:
+    """MLflow runs still RUNNING whose Dagster run has ended, ended as FAILED: a training whose own ending
+    could not be written (the disk was full when it failed). Returns their Dagster run ids."""
+    ended = []
+    for experiment in client.search_experiments():
+        for run in client.search_runs([experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"):
+            dagster_run = instance.get_run_by_id(run.data.tags.get("dagster_run_id", ""))
+            if dagster_run is not None and dagster_run.is_finished:
+                client.set_terminated(run.info.run_id, status="FAILED")
+                ended.append(dagster_run.run_id)
     return ended
 
 
