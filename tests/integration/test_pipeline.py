@@ -27,7 +27,7 @@ def workspace(tmp_path_factory):
     (root / "slice.json").write_text(json.dumps({k: pool[k] for k in keep}))
     (root / "domains.yaml").write_text(f"default: slice\ndomains:\n  slice:\n    path: {root / 'slice.json'}\n"
                                        "    scope: corpus\n")
-    (root / "run.yaml").write_text("ops:\n  candidate_sets: {config: {k: 4, max_train_queries: 12}}\n"
+    (root / "run.yaml").write_text("ops:\n  candidate_sets: {config: {k: 4, max_train_queries: 8}}\n"
                                    "  uae_encoder: {config: {epochs: 1, batch_queries: 4}}\n")
     (root / "dh").mkdir()
     (root / "dh" / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())
@@ -74,7 +74,7 @@ def test_every_asset_is_materialized_for_the_domain(first_run, monkeypatch):
     assert {m.partition for m in mats.values()} == {"slice"}
     meta = {k: {n: v.value for n, v in m.metadata.items()} for k, m in mats.items()}
     assert meta["passages"]["dagster/row_count"] > 50 and meta["queries"]["dagster/row_count"] > 20
-    assert meta["candidate_sets"]["dagster/row_count"] == 12
+    assert meta["candidate_sets"]["dagster/row_count"] == 8
     pairs = meta["candidate_sets"]["pairs"]
     assert meta["utility_labels"]["pairs_labeled_now"] == pairs and meta["utility_labels"]["pairs_reused"] == 0
     assert meta["uae_encoder"]["model_version"] == "1" and meta["uae_encoder"]["champion"] is True
@@ -90,7 +90,7 @@ def test_duckdb_holds_one_label_per_candidate(first_run):
         "SELECT count(*), count(DISTINCT (query_id, passage_id)), count(*) FILTER (WHERE isfinite(utility)), "
         "any_value(teacher_id) FROM utility_labels").fetchone()
     con.close()
-    assert teachers == 1 and n == distinct == finite and 12 * 2 <= n <= 12 * 4
+    assert teachers == 1 and n == distinct == finite and 8 * 2 <= n <= 8 * 4
     assert tid.startswith("SmolLM2-135M-Instruct@")
 
 
@@ -104,7 +104,7 @@ def test_mlflow_has_the_run_the_model_and_the_champion(first_run, global_mlflow_
     run = client.get_run(version.run_id)
     assert run.data.params["objective"] == "uae" and run.data.tags["domain"] == "slice"
     assert "test_uae_map" in run.data.metrics and "dev_map" in run.data.metrics
-    assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 3  # ceil(12 / 4) steps, 1 epoch
+    assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 2  # ceil(8 / 4) steps, 1 epoch
     files = {f.path for f in client.list_artifacts(run.info.run_id, "model")}
     assert {"model/MLmodel", "model/requirements.txt", "model/model.sentence_transformer"} <= files  # the flavor
     weights = {f.path for f in client.list_artifacts(run.info.run_id, "model/model.sentence_transformer")}
