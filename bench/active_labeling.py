@@ -21,7 +21,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.students import load_teacher_for, scores
+from bench.results import domain_training_settings
+from bench.students import load_teacher_for, score_cells, scores
 from uae_assets.domains import data_dir, get_domain
 from uae_core.data import load_corpus
 from uae_core.evaluation.compare import dev_metrics
@@ -55,7 +56,7 @@ def curve_point(domain_name: str, workdir: Path, policy: str, budget: int, seed:
     examples = build_examples(sets, utilities, {q.query_id: q for q in corpus.queries},
                               {p.passage_id: p for p in corpus.passages})
     model, started = load_student(student), time.perf_counter()
-    _, choice = train_and_merge(model, examples, TrainConfig(seed=seed),
+    _, choice = train_and_merge(model, examples, TrainConfig(**{**domain_training_settings(domain_name), "seed": seed}),
                                 lambda m: dev_metrics(m, corpus.passages, corpus.queries, domain.scope, cache),
                                 show_progress=False)
     pairs = sum(len(s.passage_ids) for s in sets)
@@ -74,8 +75,7 @@ def page(rows: list[dict], command: str) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['domain']} | {r['policy']} | {r['pairs']} | {r['questions']} | {r['seed']} | "
-                     f"{r['dev']['success@1']:.3f} | {r['dev']['map']:.3f} | {r['test']['success@1']:.3f} | "
-                     f"{r['test']['map']:.3f} |")
+                     f"{score_cells(r)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,11 @@ def scores(model, corpus, domain, cache: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def score_cells(row: dict) -> str:
+    """A record's dev and test R@1 / MAP as four Markdown table cells (what the training benches' pages show)."""
+    return " | ".join(f"{row[split][m]:.3f}" for split in SPLITS for m in HEADLINE_METRICS)
+
+
 def base_scores(workdir: Path, student: str, corpus, domain) -> dict:
     """The untrained student's scores, kept in <workdir>/base.json."""
     path = workdir / "base.json"
