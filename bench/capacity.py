@@ -1,7 +1,7 @@
 """The capacity question: the 22M MiniLM-L6 student against the 110M all-mpnet-base-v2, side by side.
 
 Speed, this machine: seconds per 1k passages encoded (the pipeline's `encode`, the domain's own passages)
-and per training step (the pipeline's `train_student` on a workdir's stored labels, the product's
+and per training step (the pipeline's training step, `train_and_merge`, on a workdir's stored labels, the product's
 TrainConfig). With `--quality`, each student is also trained on every stored label by the pipeline's
 training step and scored on dev and test (bench.active_labeling's `curve_point`, policy `all`).
 
@@ -26,9 +26,10 @@ from uae_assets.domains import data_dir, get_domain
 from uae_core.data import load_corpus
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelStore
+from uae_core.pipeline import train_and_merge
 from uae_core.retrieval.encoder import encode, load_student
 from uae_core.training.examples import build_examples
-from uae_core.training.trainer import TrainConfig, train_student
+from uae_core.training.trainer import TrainConfig
 from uae_core.weights import DEFAULT_STUDENT, DEFAULT_TEACHER
 
 STUDENTS = (DEFAULT_STUDENT, "packaged:all-mpnet-base-v2")
@@ -51,8 +52,8 @@ def speed(student: str, domain_name: str, workdir: Path, teacher: str, passages:
     examples = build_examples(sets, utilities, {q.query_id: q for q in corpus.queries},
                               {p.passage_id: p for p in corpus.passages})
     stamps: list[float] = []
-    train_student(model, examples, replace(config, epochs=1), on_step=lambda *_: stamps.append(time.perf_counter()),
-                  show_progress=False)
+    train_and_merge(model, examples, replace(config, epochs=1, merge_shares=(0.0,)), None,  # no merge to score
+                    on_step=lambda *_: stamps.append(time.perf_counter()), show_progress=False)
     per_step = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
     return {"student": student, "parameters_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1),
             "dim": int(model.encode(["x"]).shape[1]), "encode_s_per_1k": round(encode_s * 1000 / len(texts), 1),
