@@ -38,6 +38,10 @@ class Progress:
         self.start: tuple[float, int] | None = None
         self.last = 0.0
 
+    def note(self, text: str) -> None:
+        """A line now, outside the clock: what happens before the counted work starts (loading a model)."""
+        self.emit(f"{self.what}: {text}")
+
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         head = f"{self.what}: {done}/{total}{self.unit} ({done / max(total, 1):.0%})"

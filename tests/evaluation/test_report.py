@@ -33,6 +33,18 @@ def test_report_has_every_system_on_the_same_queries(tmp_path):
     assert json_path.is_file() and to_markdown(report, "t") == md
 
 
+def test_evaluate_logs_each_system_as_it_finishes(caplog, monkeypatch):
+    """eval_report scores several systems, one LLM re-ranker among them: progress in the run's log."""
+    import logging
+
+    monkeypatch.setenv("UAE_PROGRESS_SECONDS", "0")
+    with caplog.at_level(logging.INFO, logger="uae_core"):
+        evaluate({"base": reverse, "uae": oracle}, PASSAGES, QUERIES, "corpus")
+    lines = [r.getMessage() for r in caplog.records if r.name == "uae_core.progress"]
+    assert lines[0] == "evaluate 6 questions: 0/2 systems (0%), started"
+    assert lines[1].startswith("evaluate 6 questions: 1/2 systems (50%), ") and lines[-1].endswith(", done")
+
+
 def test_evaluate_encoder_job_reports_any_encoder_on_any_file(tmp_path, monkeypatch, tiny_student_dir):
     import json
 

@@ -100,3 +100,17 @@ def test_an_edited_paragraph_is_relabeled_under_its_old_id(tmp_path, teacher):
         assert store.count(teacher.teacher_id) == TOTAL  # replaced, not duplicated
     assert stats.pairs_labeled_now == uses_p2 > 0 and stats.pairs_reused == TOTAL - uses_p2
     assert stats.baselines_labeled_now == 0  # questions and answers did not change
+
+
+def test_progress_says_what_happens_before_the_first_pair(tmp_path, teacher):
+    """The teacher's load and the no-passage baselines come before the first counted pair: one line says so,
+    so the run's log is not silent while they happen."""
+    from uae_core.progress import Progress
+
+    lines = []
+    with LabelStore.open(tmp_path / "labels.duckdb") as store:
+        label_candidates(teacher, store, SETS, QUERIES, PASSAGES, chunk_pairs=4, show_progress=False,
+                         progress=Progress("utility labels", lines.append, every_seconds=0))
+    assert lines[0] == (f"utility labels: {TOTAL} pairs to label (0 stored); the teacher loads and scores "
+                        f"{len(SETS)} questions without a passage first")
+    assert lines[1].startswith("utility labels: 4/") and lines[-1].endswith(", done")

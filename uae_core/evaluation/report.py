@@ -19,6 +19,7 @@ import numpy as np
 from uae_core.data import Passage, Query
 from uae_core.evaluation.metrics import METRICS, per_query_table
 from uae_core.evaluation.stats import gain_interval
+from uae_core.progress import Progress
 from uae_core.retrieval.ranking import scope_rows
 from uae_core.retrieval.systems import Ranker
 
@@ -76,7 +77,12 @@ def evaluate(systems: dict[str, Ranker], passages: Sequence[Passage], queries: S
     queries = [q for q in queries if q.gold_passage_ids]
     if not queries:
         raise ValueError("no evaluation query has gold evidence")
-    results = {name: run_system(r, passages, queries, scope, answers=answers) for name, r in systems.items()}
+    progress = Progress(f"evaluate {len(queries)} questions", unit="systems")
+    progress(0, len(systems))
+    results = {}
+    for name, ranker in systems.items():
+        results[name] = run_system(ranker, passages, queries, scope, answers=answers)
+        progress(len(results), len(systems))
     if trec_dir is not None:
         write_trec(trec_dir, {n: r.rankings for n, r in results.items()}, passages, queries)
     metrics = list(METRICS) + ([f"f1@{k}" for k in answers.top_k] if answers else [])

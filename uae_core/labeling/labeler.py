@@ -99,6 +99,9 @@ def label_candidates(teacher: Scorer, store: LabelSink, candidate_sets: Sequence
 
     baselines = store.baselines(tid)
     need = sorted({q for q, _ in todo if q not in baselines or baselines[q][2] not in (None, question_sha[q])})
+    if progress and todo:
+        progress.note(f"{len(todo)} pairs to label ({stats.pairs_reused} stored); the teacher loads and scores "
+                      f"{len(need)} questions without a passage first")
     for start in range(0, len(need), chunk_pairs):
         qids = need[start:start + chunk_pairs]
         scored, n_requests = _score_items(teacher, [(queries[q], None) for q in qids])
