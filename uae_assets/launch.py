@@ -284,7 +284,8 @@ def _describe(entry) -> str | None:
 
 
 DISK_FULL = ("No space left on device", "database or disk is full", "Errno 28", "ENOSPC")
-LINK_LINE = re.compile(r"^\(Background on this error at: \S+\)$")  # SQLAlchemy's last line: no cause in it
+# SQLAlchemy's detail lines after its message: the statement, its parameters, a link; none says the cause.
+DETAIL_LINE = re.compile(r"^(\(Background on this error at: \S+\)|\[SQL: .*|\[parameters: .*)$")
 
 
 def _error_message(event) -> str:
@@ -302,5 +303,5 @@ def _error_message(event) -> str:
         error = error.cause  # Dagster wraps the user's exception: show the user's one
     if error is None:
         return event.message or ""
-    lines = [line for line in error.message.strip().splitlines() if not LINK_LINE.match(line.strip())]
+    lines = [line for line in error.message.strip().splitlines() if not DETAIL_LINE.match(line.strip())]
     return (lines or [""])[-1]
