@@ -110,3 +110,15 @@ def alpha_instance(tmp_path: Path, monkeypatch, papers: int = 20):
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())  # the shipped config
     return DagsterInstance.local_temp(str(home))
+
+
+def run_alpha(instance, config: dict):
+    """The whole pipeline in process for partition `alpha`: (the result, each asset's metadata values)."""
+    from uae_assets.definitions import defs
+
+    result = defs.resolve_job_def("uae_pipeline").execute_in_process(run_config=config, instance=instance,
+                                                                    partition_key="alpha")
+    assert result.success
+    meta = {e.asset_key.path[0]: {k: v.value for k, v in e.step_materialization_data.materialization.metadata.items()}
+            for e in result.get_asset_materialization_events()}
+    return result, meta

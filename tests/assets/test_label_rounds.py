@@ -6,8 +6,7 @@ version compared with round 1's on dev."""
 
 import pytest
 
-from tests.helpers import alpha_instance
-from uae_assets.definitions import defs
+from tests.helpers import alpha_instance, run_alpha
 from uae_assets.resources import TeacherResource
 from uae_assets.sync import apply_sync, plan_sync
 
@@ -16,11 +15,7 @@ BUDGET = 12
 
 
 def run(instance, config):
-    result = defs.resolve_job_def("uae_pipeline").execute_in_process(run_config=config, instance=instance,
-                                                                    partition_key="alpha")
-    assert result.success
-    meta = {e.asset_key.path[0]: {k: v.value for k, v in e.step_materialization_data.materialization.metadata.items()}
-            for e in result.get_asset_materialization_events()}
+    result, meta = run_alpha(instance, config)
     logs = [r.user_message for r in instance.all_logs(result.run_id)]
     return meta, result.output_for_node("utility_labels"), result.output_for_node("candidate_sets"), logs
 

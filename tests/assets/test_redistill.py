@@ -7,7 +7,7 @@ import datetime
 import pytest
 from dagster import build_schedule_context
 
-from tests.helpers import alpha_instance
+from tests.helpers import alpha_instance, run_alpha
 from uae_assets.definitions import defs
 from uae_assets.resources import TeacherResource
 from uae_assets.schedules import redistill_schedule
@@ -17,11 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def run(instance, config):
-    result = defs.resolve_job_def("uae_pipeline").execute_in_process(run_config=config, instance=instance,
-                                                                    partition_key="alpha")
-    assert result.success
-    meta = {e.asset_key.path[0]: {k: v.value for k, v in e.step_materialization_data.materialization.metadata.items()}
-            for e in result.get_asset_materialization_events()}
+    result, meta = run_alpha(instance, config)
     return meta, result.output_for_node("candidate_sets"), result.output_for_node("eval_report")
 
 
