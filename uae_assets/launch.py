@@ -24,7 +24,7 @@ from dagster._core.events import DagsterEventType
 from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
-from uae_assets.domains import REPO_ROOT
+from uae_assets.domains import REPO_ROOT, data_dir
 
 TERMINAL = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
@@ -295,8 +295,6 @@ def _error_message(event) -> str:
         chain.append(seen)
         seen = seen.cause or getattr(seen, "context", None)
     if any(mark in (e.message or "") for e in chain for mark in DISK_FULL):
-        from uae_assets.domains import data_dir
-
         return (f"the disk is full (No space left on device) under {data_dir()}: free space there, then run the "
                 "same command; the labels, models and indexes stored so far are kept")
     while error is not None and error.cause is not None and "dagster" in (error.cls_name or "").lower():
