@@ -78,3 +78,18 @@ def test_an_encode_with_progress_logs_lines_and_gives_the_same_embeddings(tiny_s
     assert lines[1].startswith(f"encode 70 texts: {longest}/{total} tokens")
     np.testing.assert_allclose(shown, quiet, atol=1e-5)  # same rows in the same order
     assert quiet.shape[0] == 70 and np.allclose(np.linalg.norm(quiet, axis=1), 1, atol=1e-5)
+
+
+def test_waiting_says_what_it_waits_for_until_it_is_done():
+    """Work that cannot count itself (a model loading) still shows the step is alive, and stops when done."""
+    import time
+
+    lines = []
+    report = Progress("utility labels", lines.append)
+    with report.waiting("loading the teacher", every_seconds=0.05):
+        time.sleep(0.28)
+    count = len(lines)
+    time.sleep(0.15)
+    assert lines[0] == "utility labels: loading the teacher"
+    assert 3 <= count <= 7 and all(line.endswith(" so far") for line in lines[1:])
+    assert len(lines) == count  # nothing after the work ended

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 logger = logging.getLogger("uae_core.progress")
 
@@ -41,6 +43,26 @@ class Progress:
     def note(self, text: str) -> None:
         """A line now, outside the clock: what happens before the counted work starts (loading a model)."""
         self.emit(f"{self.what}: {text}")
+
+    @contextmanager
+    def waiting(self, doing: str, every_seconds: float = 10.0) -> Iterator[None]:
+        """A line now and every `every_seconds` while work that cannot count itself runs (loading a model,
+        converting a packaged one the first time), outside the clock: `utility labels: loading the teacher,
+        20s so far`. Without it a user watching the log sees a hang."""
+        self.note(doing)
+        started, stop = time.monotonic(), threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(every_seconds):
+                self.emit(f"{self.what}: {doing}, {duration(time.monotonic() - started)} so far")
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()

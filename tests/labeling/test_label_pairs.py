@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.labeling.test_labeler import CrashingTeacher
-from tests.labeling.test_shards import PASSAGES, QUERIES, SETS, TOTAL, rows, serial
+from tests.labeling.test_shards import PASSAGES, QUERIES, SETS, TOTAL, questions_of_first_pairs, rows, serial
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelStore
 from uae_core.labeling.shards import candidate_utilities, chunk_files, chunks_beside, label_pairs
@@ -38,14 +38,15 @@ def test_label_pairs_stores_what_a_serial_run_stores_and_returns_the_candidates_
 
 def test_label_pairs_resumes_a_killed_run_and_labels_nothing_twice(tmp_path, teacher):
     db, root = tmp_path / "labels.duckdb", tmp_path / "chunks"
-    crashing = CrashingTeacher(teacher, crash_on_call=6)  # baselines (3 calls), 2 chunks of 4 pairs, killed
+    crashing = CrashingTeacher(teacher, crash_on_call=3)  # 2 chunks of 4 pairs (and their baselines), killed
     with pytest.raises(KeyboardInterrupt):
         label_pairs(crashing, db, root, SETS, QUERIES, PASSAGES, chunk_pairs=4)
     assert chunk_files(root, teacher.teacher_id)  # what it committed waits in Parquet chunks
     resumed = CrashingTeacher(teacher, crash_on_call=0)
     _, stats = label_pairs(resumed, db, root, SETS, QUERIES, PASSAGES, chunk_pairs=4)
-    assert stats.baselines_labeled_now == 0 and stats.pairs_reused == 8
-    assert stats.pairs_labeled_now == resumed.requests == TOTAL - 8
+    assert stats.baselines_labeled_now == len(SETS) - len(questions_of_first_pairs(SETS, 8))
+    assert stats.pairs_reused == 8 and stats.pairs_labeled_now == TOTAL - 8
+    assert resumed.requests == stats.pairs_labeled_now + stats.baselines_labeled_now
     assert rows(db) == serial(tmp_path, teacher)
     again = CrashingTeacher(teacher, crash_on_call=0)
     labels, stats = label_pairs(again, db, root, SETS, QUERIES, PASSAGES, chunk_pairs=4)

@@ -24,6 +24,9 @@ class CrashingTeacher:
         self.teacher, self.crash_on_call, self.calls, self.requests = teacher, crash_on_call, 0, 0
         self.teacher_id, self.config = teacher.teacher_id, teacher.config
 
+    def load(self):
+        self.teacher.load()
+
     def score(self, requests):
         self.calls += 1
         if self.calls == self.crash_on_call:
@@ -39,7 +42,7 @@ def teacher(tiny_teacher_dir):
 
 def test_interrupted_labeling_resumes_and_computes_only_missing(tmp_path, teacher):
     db = tmp_path / "labels.duckdb"
-    crashing = CrashingTeacher(teacher, crash_on_call=3)  # baselines, one chunk of pairs, then killed
+    crashing = CrashingTeacher(teacher, crash_on_call=2)  # one chunk (4 pairs, 2 questions' baselines), killed
     with LabelStore.open(db) as store, pytest.raises(KeyboardInterrupt):
         label_candidates(crashing, store, SETS, QUERIES, PASSAGES, chunk_pairs=4, show_progress=False)
     with LabelStore.open(db) as store:
@@ -52,8 +55,10 @@ def test_interrupted_labeling_resumes_and_computes_only_missing(tmp_path, teache
         assert store.count(teacher.teacher_id) == TOTAL
         utilities = store.utilities(teacher.teacher_id)
     assert stats.pairs_reused == stored and stats.pairs_labeled_now == TOTAL - stored
-    assert stats.baselines_labeled_now == 0  # baselines were committed before the crash
-    assert resumed.requests == TOTAL - stored  # answer_policy "first": one request per missing pair
+    # A question's baseline is committed with the chunk of its first pair: q0's and q1's survived the crash,
+    # q2's and q3's come with the resumed chunks.
+    assert stats.baselines_labeled_now == 2
+    assert resumed.requests == TOTAL - stored + 2  # answer_policy "first": one request per pair or baseline
     assert sum(len(v) for v in utilities.values()) == TOTAL
 
     again = CrashingTeacher(teacher, crash_on_call=0)
@@ -103,14 +108,21 @@ def test_an_edited_paragraph_is_relabeled_under_its_old_id(tmp_path, teacher):
 
 
 def test_progress_says_what_happens_before_the_first_pair(tmp_path, teacher):
-    """The teacher's load and the no-passage baselines come before the first counted pair: one line says so,
-    so the run's log is not silent while they happen."""
+    """Lines say what comes before the first counted pair (the teacher's load), and the first counted line
+    comes after one small teacher call: each question's baseline is scored with its first pair's chunk (not
+    all of them before the first pair), and the first chunk is at most FIRST_CHUNK_PAIRS pairs."""
+    from uae_core.labeling.labeler import FIRST_CHUNK_PAIRS
     from uae_core.progress import Progress
 
-    lines = []
+    lines, counting = [], CrashingTeacher(teacher, crash_on_call=0)
     with LabelStore.open(tmp_path / "labels.duckdb") as store:
-        label_candidates(teacher, store, SETS, QUERIES, PASSAGES, chunk_pairs=4, show_progress=False,
-                         progress=Progress("utility labels", lines.append, every_seconds=0))
-    assert lines[0] == (f"utility labels: {TOTAL} pairs to label (0 stored); the teacher loads and scores "
-                        f"{len(SETS)} questions without a passage first")
-    assert lines[1].startswith("utility labels: 4/") and lines[-1].endswith(", done")
+        label_candidates(counting, store, SETS, QUERIES, PASSAGES, chunk_pairs=FIRST_CHUNK_PAIRS + 1,
+                         show_progress=False,
+                         progress=Progress("utility labels", lambda line: lines.append((line, counting.calls)),
+                                           every_seconds=0))
+    assert lines[:3] == [
+        (f"utility labels: {TOTAL} pairs to label (0 stored) and {len(SETS)} questions to score without a passage",
+         0), ("utility labels: loading the teacher", 0),
+        (f"utility labels: {FIRST_CHUNK_PAIRS}/{TOTAL} ({FIRST_CHUNK_PAIRS / TOTAL:.0%}), started", 1)]
+    assert counting.calls == 2 and counting.requests == TOTAL + len(SETS)  # 8 pairs, then the other 4
+    assert lines[-1][0].endswith(", done")

@@ -52,6 +52,11 @@ def rows(db) -> tuple[list[tuple], list[tuple]]:
     return labels, baselines
 
 
+def questions_of_first_pairs(sets, n: int) -> set[str]:
+    """The questions of the first n pairs: a baseline is committed in the chunk of its question's first pair."""
+    return {q for q, _ in [(c.query_id, p) for c in sets for p in c.passage_ids][:n]}
+
+
 def serial(tmp_path, teacher, passages=PASSAGES):
     db = tmp_path / "serial.duckdb"
     with LabelStore.open(db) as store:
@@ -106,22 +111,23 @@ def test_a_killed_shard_resumes_without_relabeling(tmp_path, teacher):
     work = plan_work(teacher.teacher_id, SETS, QUERIES, PASSAGES, Snapshot.read(db, teacher.teacher_id), 2, 4)
     assert [w.index for w in work] == [0, 1] and sum(w.pairs for w in work) == TOTAL
     first, second = work
-    # Shard 0 (5 questions) dies on its 4th teacher call: after its baselines (2 calls) and one chunk of 4 pairs.
+    # Shard 0 (5 questions) dies on its 2nd teacher call: after one chunk of 4 pairs and their baselines.
     with pytest.raises(KeyboardInterrupt):
-        label_work(CrashingTeacher(teacher, crash_on_call=4), root, first)
+        label_work(CrashingTeacher(teacher, crash_on_call=2), root, first)
     # Shard 1 runs to the end beside it.
     label_work(teacher, root, second)
     committed = pending(root, teacher.teacher_id)
     done_in_first = sum(q in first.queries for q, _ in committed.labels)
     assert done_in_first == 4 and len(committed.labels) == 4 + second.pairs
-    assert set(first.queries) <= set(committed.baselines)
+    scored = questions_of_first_pairs(first.candidate_sets, 4)
+    assert scored <= set(committed.baselines) and set(first.queries) - scored
 
-    # The restarted shard labels only its missing pairs, and no baseline again.
+    # The restarted shard labels only its missing pairs and baselines, none again.
     resumed = CrashingTeacher(teacher, crash_on_call=0)
     stats = label_work(resumed, root, first)
-    assert resumed.requests == first.pairs - done_in_first
+    assert stats.baselines_labeled_now == len(first.queries) - len(scored)
+    assert resumed.requests == first.pairs - done_in_first + stats.baselines_labeled_now
     assert stats.pairs_reused == done_in_first and stats.pairs_labeled_now == first.pairs - done_in_first
-    assert stats.baselines_labeled_now == 0
     with LabelStore.open(db) as store:
         merge_shards(store, root, teacher.teacher_id)
     assert rows(db) == expected
@@ -131,12 +137,12 @@ def test_a_rerun_with_another_shard_count_reuses_every_pending_chunk(tmp_path, t
     db, root = tmp_path / "sharded.duckdb", tmp_path / "chunks"
     first, _ = plan_work(teacher.teacher_id, SETS, QUERIES, PASSAGES, Snapshot(), 2, 4)
     with pytest.raises(KeyboardInterrupt):
-        label_work(CrashingTeacher(teacher, crash_on_call=5), root, first)  # baselines + 2 chunks, killed
+        label_work(CrashingTeacher(teacher, crash_on_call=3), root, first)  # 2 chunks, killed on the 3rd
     kept = len(pending(root, teacher.teacher_id).labels)
     assert kept == 8
     counting = CrashingTeacher(teacher, crash_on_call=0)
     stats, merged = sharded(counting, db, root, 3)  # the whole run again, in 3 shards
-    assert counting.requests == (TOTAL - kept) + (len(SETS) - len(first.queries))
+    assert counting.requests == (TOTAL - kept) + (len(SETS) - len(questions_of_first_pairs(first.candidate_sets, 8)))
     assert stats.pairs_reused == kept and stats.pairs_labeled_now == TOTAL - kept
     assert merged.labels == TOTAL
     assert rows(db) == serial(tmp_path, teacher)

@@ -10,6 +10,8 @@ Labels go to a `LabelSink`: the DuckDB `LabelStore` itself, or one shard's Parqu
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
+from itertools import pairwise
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,8 +23,9 @@ from uae_core.labeling.answers import input_sha, requests_for
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import Label
 from uae_core.labeling.teacher import Scorer
+from uae_core.progress import Progress
 
-Progress = Callable[[int, int], None]  # (done, total)
+FIRST_CHUNK_PAIRS = 8
 
 
 class LabelSink(Protocol):
@@ -98,26 +101,32 @@ def label_candidates(teacher: Scorer, store: LabelSink, candidate_sets: Sequence
     stats.pairs_reused = len(labelable) - len(todo)
 
     baselines = store.baselines(tid)
-    need = sorted({q for q, _ in todo if q not in baselines or baselines[q][2] not in (None, question_sha[q])})
-    if progress and todo:
-        progress.note(f"{len(todo)} pairs to label ({stats.pairs_reused} stored); the teacher loads and scores "
-                      f"{len(need)} questions without a passage first")
-    for start in range(0, len(need), chunk_pairs):
-        qids = need[start:start + chunk_pairs]
-        scored, n_requests = _score_items(teacher, [(queries[q], None) for q in qids])
-        rows = [(qid, ll, n, question_sha[qid]) for qid, (ll, n) in zip(qids, scored)]
-        store.add_baselines(tid, rows)
-        baselines.update({qid: (ll, n, sha) for qid, ll, n, sha in rows})
-        stats.baselines_labeled_now += len(rows)
-        stats.teacher_requests += n_requests
-
+    need = {q for q, _ in todo if q not in baselines or baselines[q][2] not in (None, question_sha[q])}
+    if todo:
+        if progress:
+            progress.note(f"{len(todo)} pairs to label ({stats.pairs_reused} stored) and {len(need)} questions to "
+                          "score without a passage")
+        with progress.waiting("loading the teacher") if progress else nullcontext():
+            teacher.load()
     bar = tqdm(total=len(todo), desc="utility labels", unit="pair", disable=not show_progress)
-    for start in range(0, len(todo), chunk_pairs):
-        chunk = todo[start:start + chunk_pairs]
-        scored, n_requests = _score_items(teacher, [(queries[qid], passages[pid].text) for qid, pid in chunk])
+    # A small first chunk: the first counted line (and the rate's clock) comes seconds after the load.
+    edges = [0, *range(min(FIRST_CHUNK_PAIRS, chunk_pairs), len(todo), chunk_pairs), len(todo)] if todo else []
+    for start, end in pairwise(edges):
+        chunk = todo[start:end]
+        # A question's no-passage baseline is scored in the chunk of its first pair, in the same teacher
+        # call: the first progress line comes after one chunk, not after every baseline of the run.
+        fresh = sorted({qid for qid, _ in chunk} & need)
+        need -= set(fresh)
+        scored, n_requests = _score_items(teacher, [(queries[q], None) for q in fresh]
+                                          + [(queries[qid], passages[pid].text) for qid, pid in chunk])
         stats.teacher_requests += n_requests
+        rows = [(qid, ll, n, question_sha[qid]) for qid, (ll, n) in zip(fresh, scored)]
+        if rows:
+            store.add_baselines(tid, rows)
+            baselines.update({qid: (ll, n, sha) for qid, ll, n, sha in rows})
+            stats.baselines_labeled_now += len(rows)
         labels = [Label(qid, pid, ll, baselines[qid][0], n, pair_sha[(qid, pid)])
-                  for (qid, pid), (ll, n) in zip(chunk, scored)]
+                  for (qid, pid), (ll, n) in zip(chunk, scored[len(fresh):])]
         store.add_labels(tid, labels)
         stats.pairs_labeled_now += len(labels)
         bar.update(len(labels))

@@ -118,10 +118,8 @@ class Scorer(Protocol):
     config: TeacherConfig
     teacher_id: str
 
-    def question_prompt(self, passage: str) -> list[int]:
-        """The question prompt with this passage: what the teacher continues to write a question for it."""
-        fields = {"passage": self.prompts.ids(passage)[: self.config.max_passage_tokens]}
-        return self.prompts.render(self._templates[("question", True)], fields)
+    def load(self) -> None:
+        """Load the model now (it otherwise loads on the first score)."""
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[tuple[float, int]]: ...
 
@@ -171,6 +169,11 @@ class Teacher:
     def loaded(self) -> bool:
         raise NotImplementedError
 
+    def load(self) -> None:
+        """Load the model now, converting a packaged GGUF to safetensors the first time (~40 s here), so that
+        labeling can say what it waits for and its rate does not count it."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Free what the backend started beyond this process's memory (nothing for transformers)."""
 
@@ -200,11 +203,6 @@ class Teacher:
                 joined += (p.literal("\n\n") if i else []) + p.ids(text)[: c.max_passage_tokens]
             fields["passage"] = joined
         return p.render(self._templates[("answer", bool(passages))], fields)
-
-    def question_prompt(self, passage: str) -> list[int]:
-        """The question prompt with this passage: what the teacher continues to write a question for it."""
-        fields = {"passage": self.prompts.ids(passage)[: self.config.max_passage_tokens]}
-        return self.prompts.render(self._templates[("question", True)], fields)
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[tuple[float, int]]:
         """(mean target-token log-likelihood, target token count) per request, in input order."""

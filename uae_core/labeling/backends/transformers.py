@@ -31,6 +31,9 @@ class TransformersTeacher(Teacher):
     def loaded(self) -> bool:
         return self._model is not None
 
+    def load(self) -> None:
+        self.model  # noqa: B018 (the property loads it)
+
     @torch.inference_mode()
     def _score_encoded(self, encoded: list[EncodedRequest]) -> list[tuple[float, int]]:
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]) + len(encoded[i][1]))

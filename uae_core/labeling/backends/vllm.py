@@ -42,6 +42,9 @@ class VLLMTeacher(Teacher):
     def loaded(self) -> bool:
         return self._llm is not None
 
+    def load(self) -> None:
+        self.llm  # noqa: B018 (the property loads it)
+
     def close(self) -> None:
         """Stop vLLM's engine process. Needed in a multiprocessing child (a Dagster run or step worker): it
         joins its child processes before any finalizer runs, so an engine left running hangs its exit."""
