@@ -82,6 +82,22 @@ def test_every_asset_is_materialized_for_the_domain(first_run, monkeypatch):
     assert meta["faiss_index"]["fusion_tuning_questions"] > 0  # dev + the unseen documents' train questions
 
 
+def test_no_step_is_silent_for_more_than_20_seconds(first_run, monkeypatch):
+    """What a user watching the run sees: no step of the first run goes 20 s without a line in its event log
+    (teacher loading, baselines, encodes and the report each say what they do while they do it)."""
+    from bench.spine_run import step_silences
+
+    _, env, _ = first_run
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    from dagster import DagsterInstance
+    with DagsterInstance.get() as instance:
+        first = instance.get_run_records()[-1].dagster_run  # newest first
+        silences = step_silences(instance, first.run_id)
+    assert {"utility_labels.label_shard[shard_0]", "uae_encoder", "eval_report"} <= set(silences)
+    loud = {step: quiet for step, quiet in silences.items() if quiet.seconds > 20}
+    assert not loud, loud
+
+
 def test_duckdb_holds_one_label_per_candidate(first_run):
     root, _, _ = first_run
     con = duckdb.connect(str(root / "data" / "labels.duckdb"), read_only=True)
