@@ -21,11 +21,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from bench.results import domain_training_settings
-from bench.students import load_teacher_for, score_cells, scores
+from bench.students import HEADLINE_METRICS, SPLITS, load_teacher_for, score_cells, scores
 from uae_assets.domains import data_dir, get_domain
 from uae_core.data import load_corpus
 from uae_core.evaluation.compare import dev_metrics
+from uae_core.evaluation.stats import paired_bootstrap_difference
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelStore
 from uae_core.labeling.selection import rank_questions, select_round
@@ -62,7 +65,39 @@ def curve_point(domain_name: str, workdir: Path, policy: str, budget: int, seed:
     pairs = sum(len(s.passage_ids) for s in sets)
     return {"domain": domain_name, "policy": policy if budget else "all", "pairs": pairs,
             "questions": len(sets), "seed": seed, "merge_share": choice.share,
-            "seconds": round(time.perf_counter() - started, 1), **scores(model, corpus, domain, cache)}
+            "seconds": round(time.perf_counter() - started, 1),
+            **scores(model, corpus, domain, cache, per_query=True)}
+
+
+def against_all(rows: list[dict]) -> list[dict]:
+    """Per (domain, policy, pairs): the mean over seeds, and the test R@1 difference from `all` in points with
+    its paired bootstrap 95 % interval (per question, success@1 averaged over the seeds both have)."""
+    out = []
+    for (domain, policy, pairs), group in groupby_key(rows, ("domain", "policy", "pairs")).items():
+        line = {"domain": domain, "policy": policy, "pairs": pairs, "seeds": sorted(r["seed"] for r in group),
+                **{split: {m: sum(r[split][m] for r in group) / len(group) for m in HEADLINE_METRICS}
+                   for split in SPLITS}}
+        full = {r["seed"]: r for r in rows if r["domain"] == domain and r["policy"] == "all" and "per_query" in r}
+        seeds = [r["seed"] for r in group if "per_query" in r and r["seed"] in full]
+        if policy != "all" and seeds:
+            mine = {r["seed"]: r for r in group}
+            qids = sorted(full[seeds[0]]["per_query"]["test"])
+            diff, low, high = paired_bootstrap_difference(seed_mean(mine, seeds, qids), seed_mean(full, seeds, qids))
+            line["vs_all"] = {"seeds": seeds, "diff": diff, "low": low, "high": high}
+        out.append(line)
+    return out
+
+
+def seed_mean(by_seed: dict[int, dict], seeds: list[int], qids: list[str]) -> np.ndarray:
+    """Each test question's success@1 averaged over `seeds`."""
+    return np.array([np.mean([by_seed[s]["per_query"]["test"][q] for s in seeds]) for q in qids])
+
+
+def groupby_key(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return groups
 
 
 def page(rows: list[dict], command: str) -> str:
@@ -70,9 +105,19 @@ def page(rows: list[dict], command: str) -> str:
              f"`{command}` on {platform.machine()} CPU, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. A simulation "
              "over a stored full labeling (see the module's docstring): each policy picks, with the base encoder "
              "and before any label is read, the questions whose pairs fit the budget; the student is trained "
-             "by the pipeline's training step on those pairs' stored labels. `all`: the whole pool.", "",
-             "| domain | policy | teacher pairs | questions | seed | dev R@1 | dev MAP | test R@1 | test MAP |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "by the pipeline's training step on those pairs' stored labels. `all`: the whole pool. A seed is "
+             "the training's; the policies' choices do not depend on it (`random` is the fixed order "
+             "`max_train_queries` takes).", "",
+             "| domain | policy | teacher pairs | seeds | dev R@1 | dev MAP | test R@1 | test MAP | "
+             "test R@1 - all's (points, 95 % CI) |", "|---|---|---|---|---|---|---|---|---|"]
+    for line in against_all(rows):
+        vs = line.get("vs_all")
+        cell = (f"{100 * vs['diff']:+.1f} [{100 * vs['low']:+.1f}, {100 * vs['high']:+.1f}]" if vs else "")
+        lines.append(f"| {line['domain']} | {line['policy']} | {line['pairs']} | "
+                     f"{', '.join(map(str, line['seeds']))} | {score_cells(line)} | {cell} |")
+    lines += ["", "Each training:", "",
+              "| domain | policy | teacher pairs | questions | seed | dev R@1 | dev MAP | test R@1 | test MAP |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['domain']} | {r['policy']} | {r['pairs']} | {r['questions']} | {r['seed']} | "
                      f"{score_cells(r)} |")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from uae_core.evaluation.compare import split_metrics
+from uae_core.evaluation.compare import split_result
 from uae_core.labeling.candidates import CandidateConfig, CandidateSet
 from uae_core.retrieval.encoder import load_student
 
@@ -19,13 +19,17 @@ HEADLINE_METRICS = ("success@1", "map")  # the two a bench's tables show (uae_co
 SPLITS = ("dev", "test")  # dev: what uae_encoder's promotion uses; test: the held-out report
 
 
-def scores(model, corpus, domain, cache: Path) -> dict[str, dict[str, float]]:
-    """{split: {metric: value}} on the domain's dev and test questions, in its scope."""
-    out = {}
+def scores(model, corpus, domain, cache: Path, per_query: bool = False) -> dict:
+    """{split: {metric: value}} on the domain's dev and test questions, in its scope; with `per_query`, also
+    {"per_query": {split: {question id: success@1}}} for paired comparisons between students."""
+    out, hits = {}, {}
     for split in SPLITS:
-        metrics = split_metrics(model, corpus.passages, corpus.queries, domain.scope, cache, split)
+        result = split_result(model, corpus.passages, corpus.queries, domain.scope, cache, split)
+        metrics = result[1].metrics if result else {}
         out[split] = {m: round(metrics[m], 4) for m in HEADLINE_METRICS}
-    return out
+        if result:
+            hits[split] = dict(zip(result[0], result[1].per_query["success@1"].astype(int).tolist()))
+    return {**out, "per_query": hits} if per_query else out
 
 
 def score_cells(row: dict) -> str:

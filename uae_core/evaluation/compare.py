@@ -18,7 +18,7 @@ import numpy as np
 from uae_core.data import LoadOptions, Passage, Query, fixed_subset, load_corpus
 from uae_core.evaluation.metrics import per_query_table
 from uae_core.evaluation.reader import Reader
-from uae_core.evaluation.report import AnswerEval, evaluate, run_system, write_report
+from uae_core.evaluation.report import AnswerEval, SystemResult, evaluate, run_system, write_report
 from uae_core.labeling.teacher import Teacher, TeacherConfig, load_teacher
 from uae_core.retrieval.encoder import cached_encode, load_student
 from uae_core.retrieval.fusion import MIN_TUNING_QUESTIONS, UNTUNED, Fusion, hybrid_system, tune_fusion
@@ -164,11 +164,20 @@ def dev_metrics(model, passages: Sequence[Passage], queries: Sequence[Query], sc
 def split_metrics(model, passages: Sequence[Passage], queries: Sequence[Query], scope: str,
                   cache_dir: str | Path, split: str) -> dict[str, float]:
     """A dense encoder's metrics on one split's questions with gold; {} when it has none."""
+    result = split_result(model, passages, queries, scope, cache_dir, split)
+    return result[1].metrics if result else {}
+
+
+def split_result(model, passages: Sequence[Passage], queries: Sequence[Query], scope: str,
+                 cache_dir: str | Path, split: str) -> tuple[list[str], SystemResult] | None:
+    """The question ids of one split's questions with gold and a dense encoder's result on them (per-query
+    values kept, for paired comparisons); None when the split has none."""
     evaluated = [q for q in queries if q.split == split and q.gold_passage_ids]
     if not evaluated:
-        return {}
+        return None
     index = build_index(cached_encode(model, [p.text for p in passages], cache_dir, show_progress=True))
-    return run_system(dense_system(model, index), passages, evaluated, scope, latency_queries=0).metrics
+    return ([q.query_id for q in evaluated],
+            run_system(dense_system(model, index), passages, evaluated, scope, latency_queries=0))
 
 
 def tuning_questions(queries: Sequence[Query], trained: Collection[str] | None = None) -> list[Query]:

@@ -36,6 +36,19 @@ def paired_bootstrap_gain(system: np.ndarray, baseline: np.ndarray, resamples: i
     return GainInterval(float(full), float(np.quantile(gains, alpha)), float(np.quantile(gains, 1 - alpha)), level)
 
 
+def paired_bootstrap_difference(system: np.ndarray, baseline: np.ndarray, resamples: int = 2000,
+                                level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """mean(system) - mean(baseline) and its paired bootstrap interval (low, high), resampling queries: for
+    "within 1 point of" targets, where a relative gain is the wrong scale."""
+    system, baseline = np.asarray(system, float), np.asarray(baseline, float)
+    if system.shape != baseline.shape or system.ndim != 1 or len(system) == 0:
+        raise ValueError("system and baseline need the same, non-empty, per-query shape")
+    diff = system - baseline
+    idx = np.random.default_rng(seed).integers(0, len(diff), size=(resamples, len(diff)))
+    means, alpha = diff[idx].mean(axis=1), (1 - level) / 2
+    return float(diff.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
 def gain_interval(system: np.ndarray, baseline: np.ndarray) -> GainInterval | None:
     """The paired bootstrap 95 % interval of the relative gain, None when the baseline scores 0."""
     if np.asarray(baseline, float).mean() <= 0:
