@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from uae_core.evaluation.stats import paired_bootstrap_gain
+from uae_core.evaluation.stats import paired_bootstrap_difference, paired_bootstrap_gain
 from uae_core.evaluation.token_f1 import max_token_f1, normalize_answer, token_f1
 
 
@@ -28,3 +28,16 @@ def test_bootstrap_on_a_known_case():
     assert interval.excludes_zero and interval.low > 0
     with pytest.raises(ValueError):
         paired_bootstrap_gain(np.ones(3), np.ones(4))
+
+
+def test_paired_difference_in_points_and_its_interval():
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 2, 400).astype(float)
+    better = base.copy()
+    better[np.flatnonzero(base == 0)[:40]] = 1  # 40 more hits of 400: +0.10
+    diff, low, high = paired_bootstrap_difference(better, base)
+    assert diff == pytest.approx(0.10) and 0 < low < 0.10 < high < 0.2
+    same = paired_bootstrap_difference(base, base)
+    assert same == (0.0, 0.0, 0.0)  # paired: identical systems differ by nothing in every resample
+    with pytest.raises(ValueError):
+        paired_bootstrap_difference(base, base[:10])
