@@ -10,10 +10,10 @@ Labels go to a `LabelSink`: the DuckDB `LabelStore` itself, or one shard's Parqu
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
-from itertools import pairwise
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Protocol
 
 from tqdm.auto import tqdm
