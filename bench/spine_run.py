@@ -36,7 +36,8 @@ def step_silences(instance, run_id: str) -> dict[str, Silence]:
     out = {}
     for step, entries in by_step.items():
         entries.sort(key=lambda e: e.timestamp)
-        starts = [i for i, e in enumerate(entries) if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]
+        starts = [i for i, e in enumerate(entries)
+                  if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]
         entries = entries[starts[0]:] if starts else entries
         gaps = [(b.timestamp - a.timestamp, a) for a, b in pairwise(entries)] or [(0.0, entries[0])]
         seconds, before = max(gaps, key=lambda g: g[0])
