@@ -38,8 +38,9 @@ import pyarrow.parquet as pq
 from uae_core.data import Passage, Query
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import Label, LabelSet, LabelStore
-from uae_core.labeling.labeler import LabelingStats, Progress, label_candidates
+from uae_core.labeling.labeler import LabelingStats, label_candidates
 from uae_core.labeling.teacher import Scorer
+from uae_core.progress import Progress
 
 CHUNK_SCHEMA = pa.schema([
     ("teacher_id", pa.string()), ("kind", pa.string()),  # kind: "label" or "baseline" (passage_id null)
