@@ -40,7 +40,7 @@ def with_domain_settings(context: AssetExecutionContext, config: Config, op: str
 def progress_logger(context: AssetExecutionContext, what: str, every_seconds: float | None = None
                     ) -> Callable[[int, int], None]:
     """A (done, total) callback that logs to the Dagster run at most every `every_seconds` (default
-    $UAE_PROGRESS_SECONDS or 15), with the rate and the time left from the first report on:
+    $UAE_PROGRESS_SECONDS or 10), with the rate and the time left from the first report on:
     `utility labels: 352/1600 (22%), 2.10/s, 9m55s left` (uae_core.progress.Progress)."""
     return Progress(what, context.log.info, every_seconds)
 
