@@ -35,6 +35,26 @@ def test_rate_and_time_left_count_from_the_first_report(monkeypatch):
                      "utility labels: 100/100 (100%), 2.00/s, done"]
 
 
+def test_a_line_comes_early_when_waiting_for_the_next_report_would_be_too_long(monkeypatch):
+    """Reports 8 s apart with a 10 s interval: each one gets its line (the next would come 16 s after the
+    last line), so the log is never silent for 16 s; reports 4 s apart get a line every second one (waiting
+    for the third would leave 12 s without one)."""
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    lines = []
+    report = Progress("utility labels", lines.append, every_seconds=10)
+    for done in range(0, 40, 8):
+        report(done, 100)
+        clock.now += 8
+    assert len(lines) == 5
+    quick = []
+    report = Progress("training steps", quick.append, every_seconds=10)
+    for done in range(0, 31):
+        report(done, 100)
+        clock.now += 4
+    assert len(quick) == 1 + 30 // 2  # started, then every second report (8 s after the last line)
+
+
 def test_a_first_report_past_zero_starts_the_clock_there(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(progress.time, "monotonic", clock)

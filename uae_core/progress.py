@@ -19,8 +19,9 @@ logger = logging.getLogger("uae_core.progress")
 
 
 def every_seconds_default() -> float:
-    """10 s: a line comes at the first report after it, so a step's longest silence is this plus one unit of
-    work (a labeling chunk of 32 pairs is ~8 s here): under the 20 s a watching user reads as a hang."""
+    """10 s: with reports a labeling chunk apart (32 pairs, ~10 s here) a line comes with each chunk, with
+    faster ones (encode batches, training steps) about every 10 s: under the 20 s a watching user reads as a
+    hang."""
     return float(os.environ.get("UAE_PROGRESS_SECONDS", 10))
 
 
@@ -32,15 +33,18 @@ def duration(seconds: float) -> str:
 
 
 class Progress:
-    """A (done, total) callback that emits a line at the first report, at most every `every_seconds` after
-    it, and at the end, with the rate and time left measured from the first report."""
+    """A (done, total) callback that emits a line at the first report, then when `every_seconds` have passed
+    or the next report, as far apart as the last two, would come after them, and at the end; the rate and
+    time left are measured from the first report. So the log is silent for at most about `every_seconds`
+    or one report's interval, whichever is longer (not their sum)."""
 
     def __init__(self, what: str, emit: Callable[[str], None] = logger.info, every_seconds: float | None = None,
                  unit: str = ""):
         self.what, self.emit, self.unit = what, emit, f" {unit}" if unit else ""
         self.every = every_seconds_default() if every_seconds is None else every_seconds
         self.start: tuple[float, int] | None = None
-        self.last = 0.0
+        self.last = 0.0  # the last line
+        self.called = 0.0  # the last report
 
     def note(self, text: str) -> None:
         """A line now, outside the clock: what happens before the counted work starts (loading a model)."""
@@ -70,11 +74,12 @@ class Progress:
         now = time.monotonic()
         head = f"{self.what}: {done}/{total}{self.unit} ({done / max(total, 1):.0%})"
         if self.start is None:
-            self.start, self.last = (now, done), now
+            self.start, self.last, self.called = (now, done), now, now
             if done < total:
                 self.emit(f"{head}, started")
                 return
-        if done < total and now - self.last < self.every:
+        gap, self.called = now - self.called, now
+        if done < total and now - self.last < self.every and now - self.last + gap <= self.every:
             return
         self.last = now
         seconds, counted = now - self.start[0], done - self.start[1]
