@@ -47,7 +47,7 @@ def weights_digest(model: torch.nn.Module) -> str:
 def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
            show_progress: bool = False) -> np.ndarray:
     """float32 [n, dim], unit norm. Sorted by length (longest first, as sentence-transformers does) for
-    speed; with `show_progress`, encoded in slices of 2 batches with a progress line every
+    speed; with `show_progress`, encoded a batch at a time with a progress line every
     $UAE_PROGRESS_SECONDS instead of a bar (a whole-corpus encode takes minutes on a CPU), counted in
     approximate tokens (4 characters, at most max_seq_length a text): the longest texts come first, so a
     count of texts would promise too much time left."""
@@ -55,7 +55,7 @@ def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     order = np.argsort([-len(t) for t in texts], kind="stable")
-    step = batch_size * 2 if show_progress else len(texts)  # a call every few seconds: never silent for long
+    step = batch_size if show_progress else len(texts)  # the longest batch is ~8 s here: never silent for long
     tokens = np.minimum([len(t) // 4 + 2 for t in texts], model.max_seq_length or 512)[order].cumsum()
     report = Progress(f"encode {len(texts)} texts", unit="tokens") if show_progress else None
     if report:
