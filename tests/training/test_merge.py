@@ -113,3 +113,54 @@ def test_distill_registers_the_dev_chosen_merge_and_logs_every_share(tmp_path, t
     assert history == pytest.approx({0: merge.scores[0.0], 50: merge.scores[0.5], 90: merge.scores[0.9]})
     registered = load_student(str(local_copy(result.encoder.model_uri, tmp_path / "dl")), max_seq_length=32)
     assert weights_digest(registered) == weights_digest(model)
+
+
+def test_a_screen_scores_the_shares_and_the_dev_score_only_the_kept_one(tiny_student_dir):
+    """With `screen` (the pool of evaluation.screen), each share costs a screen call and the whole-corpus
+    `evaluate_dev` runs once, on the kept share: its metrics are the choice's dev metrics."""
+    model, base = _trained(tiny_student_dir)
+    trained = snapshot(model)
+    name = _matrix(base)
+    target = 0.4 * trained[name] + 0.6 * base[name]
+    screened, evaluated = [], []
+
+    def screen(m):
+        screened.append(1)
+        distance = (m.state_dict()[name] - target).norm().item()
+        return {"success@1": -distance, "map": -distance}
+
+    def evaluate(m):
+        evaluated.append(snapshot(m)[name])
+        return {"success@1": 0.25, "map": 0.5}
+
+    choice = choose_merge(model, base, (0.0, 0.6, 0.9), evaluate, screen)
+    assert choice.share == 0.6 and choice.screened and len(screened) == 3
+    assert len(evaluated) == 1 and torch.allclose(evaluated[0], target, atol=1e-6)  # the kept share, once
+    assert choice.dev_metrics == {"success@1": 0.25, "map": 0.5}
+    assert max(choice.scores, key=choice.scores.get) == 0.6
+
+
+def test_distill_with_a_screen_logs_screen_scores_and_whole_corpus_dev_metrics(tmp_path, tiny_student_dir):
+    from uae_core.evaluation.screen import screen_metrics, screening_pool
+    from uae_core.tracking import runs
+    from uae_core.tracking.distill import Tracking, distill
+
+    passages = [Passage(f"p{i}", f"doc{i % 2}", "s", f"This section describes our {t} model in detail.")
+                for i, t in enumerate(TOPICS)]
+    queries = [Query(f"q{i}", f"doc{i % 2}", f"How does the {t} model work?", ("A",), ("",), (f"p{i}",), "dev")
+               for i, t in enumerate(TOPICS)]
+    client = runs.configure(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    model = load_student(str(tiny_student_dir), max_seq_length=32)
+    pool = screening_pool(passages, queries, "corpus", model, tmp_path / "cache", top=1)
+    whole = []
+    result = distill(_examples(), TrainConfig(**{**CONFIG.__dict__, "merge_shares": (0.0, 0.5)}), model,
+                     Tracking(client, "d", str(tmp_path / "artifacts")),
+                     evaluate_dev=lambda m: whole.append(1) or dev_metrics(m, passages, queries, "corpus",
+                                                                           tmp_path / "cache"),
+                     screen_dev=lambda m: screen_metrics(m, pool, queries, "corpus", tmp_path / "cache"),
+                     show_progress=False)
+    assert result.merge.screened and len(whole) == 2  # the base before training, the kept share after
+    assert result.dev_metrics == dev_metrics(model, passages, queries, "corpus", tmp_path / "cache")
+    history = {m.step: m.value for m in client.get_metric_history(result.run_id, "merge_screen_score")}
+    assert history == pytest.approx({0: result.merge.scores[0.0], 50: result.merge.scores[0.5]})
+    assert client.get_metric_history(result.run_id, "merge_dev_score") == []

@@ -11,6 +11,7 @@ from uae_assets.config import config_from_dataclass, to_dataclass
 from uae_assets.resources import MLflowResource, Storage, StudentResource
 from uae_core.data import Passage, Query, SourceFile
 from uae_core.evaluation.compare import dev_metrics
+from uae_core.evaluation.screen import describe_pool, merge_pool, screen_metrics
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelSet
 from uae_core.tracking.distill import Tracking, distill
@@ -45,8 +46,16 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
         "labeled_pairs": str(sum(len(u) for u in utility_labels.utilities.values()))},
         dataset=(raw_corpus.path, raw_corpus.sha256), model_cache=str(storage.folder("models", "registry")))
     cache = storage.folder("cache", "embeddings")
-    result = distill(examples, train_config, student.load(), tracking,
+    base = student.load()
+    # where a pool of passages is small against the corpus, the merge shares are told apart on it
+    pool = merge_pool(passages, queries, domain.scope, base, cache, len(train_config.merge_shares))
+    if pool:
+        context.log.info(f"merge shares {list(train_config.merge_shares)}: scored on a pool of {len(pool)} of the "
+                         f"{len(passages)} passages ({describe_pool(domain.scope)}), the kept one on all")
+    result = distill(examples, train_config, base, tracking,
                      evaluate_dev=lambda model: dev_metrics(model, passages, queries, domain.scope, cache),
+                     screen_dev=(lambda model: screen_metrics(model, pool, queries, domain.scope, cache)) if pool
+                     else None,
                      promotion_metric=config.promotion_metric, on_step=progress_logger(context, "training steps"))
     encoder = result.encoder
     if result.decision is not None and result.decision.champion_version is not None:
@@ -73,7 +82,10 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
     if result.merge is not None and len(result.merge.scores) > 1:
         metadata["merge_dev_scores"] = {f"{share:g}": None if score is None else round(score, 4)
                                         for share, score in result.merge.scores.items()}
-        context.log.info(f"kept merge share {result.merge.share:g} of {metadata['merge_dev_scores']} (dev score)")
+        metadata["merge_scored_on"] = (f"a pool of {len(pool)} passages" if result.merge.screened
+                                       else f"all {len(passages)} passages")
+        context.log.info(f"kept merge share {result.merge.share:g} of {metadata['merge_dev_scores']} (dev score on "
+                         f"{metadata['merge_scored_on']})")
     yield Output(encoder, metadata=metadata)
     yield checks.champion_check(is_champion, config.promotion_metric, encoder.dev_metrics.get(config.promotion_metric),
                                 champion_score, config.block_if_worse)

@@ -69,8 +69,11 @@ class DistillResult:
 
 def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, tracking: Tracking,
             evaluate_dev: Callable[[object], dict[str, float]] | None = None, promotion_metric: str = "map",
-            on_step: Callable[[int, int], None] | None = None, show_progress: bool = True) -> DistillResult:
-    """Train `base_model` (in place) on `examples` unless a registered version had the same inputs."""
+            on_step: Callable[[int, int], None] | None = None, show_progress: bool = True,
+            screen_dev: Callable[[object], dict[str, float]] | None = None) -> DistillResult:
+    """Train `base_model` (in place) on `examples` unless a registered version had the same inputs.
+    `screen_dev`, where given, scores the merge shares (a cheaper dev score: evaluation.screen); the kept
+    share, the base and the champion are scored by `evaluate_dev`."""
     code = training_code_digest()
     key = training_key(examples, config, weights_digest(base_model), code)
     if tracking.register:
@@ -105,7 +108,7 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
         if promotion_metric in base_dev:
             mlflow.log_metric(f"base_dev_{promotion_metric.replace('@', '_at_')}", base_dev[promotion_metric])
         try:
-            result, merge = train_and_merge(base_model, examples, config, evaluate_dev, on_step=log_step,
+            result, merge = train_and_merge(base_model, examples, config, evaluate_dev, screen_dev, on_step=log_step,
                                             show_progress=show_progress)
         except NonFiniteLossError as exc:  # the run ends FAILED (start_run's exit), registering nothing
             mlflow.set_tag("failure", str(exc)[:5000])
@@ -136,11 +139,13 @@ def distill(examples: Sequence[TrainExample], config: TrainConfig, base_model, t
 
 def log_merge(merge: MergeChoice) -> None:
     """The kept share as metric `merge_share`; each share's dev score as `merge_dev_score` at step 100 * share
-    (a curve in the MLflow UI)."""
+    (a curve in the MLflow UI), or `merge_screen_score` where the shares were scored on a pool of passages
+    (evaluation.screen: comparable between shares, not with the whole-corpus dev metrics)."""
     mlflow.log_metric("merge_share", merge.share)
+    name = "merge_screen_score" if merge.screened else "merge_dev_score"
     for share, score in merge.scores.items():
         if score is not None:
-            mlflow.log_metric("merge_dev_score", score, step=round(share * 100))
+            mlflow.log_metric(name, score, step=round(share * 100))
 
 
 def _champion_on_dev(tracking: Tracking, evaluate_dev, metric: str) -> float | None:

@@ -4,7 +4,8 @@ A short distillation on a few hundred questions can overwrite what the base enco
 weights a share s of the way back to the base keeps part of it: weights = (1 - s) * trained + s * base. The
 best s is a property of the domain: on qasper dev chose 0.5 in each of 3 seeds (and test agreed), on covidqa
 dev chose 0 (and test agreed; docs/weight_merge*.md). So the pipeline scores each candidate share on the
-domain's dev split and keeps the best, at one corpus encode per extra share.
+domain's dev split and keeps the best: on a pool of passages (evaluation.screen), then the kept share on the
+whole corpus, so one corpus encode whatever the number of shares.
 
 Example:
     train, choice = train_and_merge(model, examples, config,
@@ -59,11 +60,15 @@ class MergeChoice:
     share: float
     dev_metrics: dict[str, float] = field(default_factory=dict)  # the kept share's ({} without a dev split)
     scores: dict[float, float | None] = field(default_factory=dict)  # dev score of every share tried
+    screened: bool = False  # the shares were scored by `screen` (a pool of passages), the kept one by evaluate_dev
 
 
 def choose_merge(model: torch.nn.Module, base_weights: Weights, shares: Sequence[float],
-                 evaluate_dev: Callable[[torch.nn.Module], dict[str, float]] | None) -> MergeChoice:
-    """Score each share's merged weights with `evaluate_dev` and leave `model` holding the best one.
+                 evaluate_dev: Callable[[torch.nn.Module], dict[str, float]] | None,
+                 screen: Callable[[torch.nn.Module], dict[str, float]] | None = None) -> MergeChoice:
+    """Score each share's merged weights and leave `model` holding the best one. The shares are scored by
+    `screen` where given (cheaper: evaluation.screen's pool of passages), and the kept one then by
+    `evaluate_dev`; otherwise each by `evaluate_dev`.
 
     One share, or no `evaluate_dev`: that (first) share is applied and nothing extra is scored."""
     if len(shares) == 1 or evaluate_dev is None:
@@ -75,19 +80,20 @@ def choose_merge(model: torch.nn.Module, base_weights: Weights, shares: Sequence
     for share in shares:
         model.load_state_dict(trained)
         merge_weights(model, base_weights, share)
-        metrics[share] = evaluate_dev(model)
+        metrics[share] = (screen or evaluate_dev)(model)
     scores = {s: dev_score(m) for s, m in metrics.items()}
     chosen = best_share(scores, shares)
     model.load_state_dict(trained)
     merge_weights(model, base_weights, chosen)
-    return MergeChoice(chosen, metrics[chosen], scores)
+    return MergeChoice(chosen, evaluate_dev(model) if screen else metrics[chosen], scores, screen is not None)
 
 
 def train_and_merge(model: torch.nn.Module, examples: Sequence, config: TrainConfig,
                     evaluate_dev: Callable[[torch.nn.Module], dict[str, float]] | None,
+                    screen: Callable[[torch.nn.Module], dict[str, float]] | None = None,
                     **train_kwargs) -> tuple[TrainResult, MergeChoice]:
     """The pipeline's training step: train_student, then choose_merge over `config.merge_shares` (distill and
     bench/results.py both call this, so the benchmark's students are the ones `uae_encoder` would register)."""
     base_weights = snapshot(model) if any(config.merge_shares) else {}
     result = train_student(model, examples, config, **train_kwargs)
-    return result, choose_merge(model, base_weights, config.merge_shares, evaluate_dev)
+    return result, choose_merge(model, base_weights, config.merge_shares, evaluate_dev, screen)
