@@ -83,12 +83,13 @@ def materialize(domain: str, run_config: dict, select: list[str] | None = None) 
     instance = _instance()
     try:  # held until the run ends: the check for runs in progress and the launch below are one step
         with domain_run_lock(Path(os.environ["DAGSTER_HOME"]) / "locks", domain):
-            return _materialize_locked(instance, domain, run_config, select, checked.corpus)
+            return _materialize_locked(instance, domain, run_config, select, checked.corpus, target.scope)
     except DomainBusy as exc:
         raise UsageError(str(exc)) from None
 
 
-def _materialize_locked(instance, domain: str, run_config: dict, select: list[str] | None, corpus) -> int:
+def _materialize_locked(instance, domain: str, run_config: dict, select: list[str] | None, corpus,
+                        scope: str) -> int:
     from uae_assets.launch import check_selection, launch_and_wait
     from uae_assets.recovery import close_stale_runs, end_mlflow_runs, host_tags, live_runs_of
     from uae_assets.resources import LabelStoreResource, MLflowResource, TeacherResource
@@ -110,7 +111,7 @@ def _materialize_locked(instance, domain: str, run_config: dict, select: list[st
     # Register the domain and record the versions of its file and of the teacher, as the sensor would,
     # so that the UI's staleness and the automation see what this run used.
     apply_sync(instance, plan_sync(instance, teacher, only=[domain]))
-    estimates = [e for e in estimate_run(corpus, run_config) if not select or e.asset in select]
+    estimates = [e for e in estimate_run(corpus, run_config, scope=scope) if not select or e.asset in select]
     print(describe(estimates), file=sys.stderr)
     output_log = data_dir() / "logs" / f"{domain}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"run worker output (library warnings, progress bars): {output_log}", file=sys.stderr)

@@ -28,10 +28,12 @@ class StepEstimate:
     what: str  # the work it stands for, e.g. "800 teacher pairs + 400 baselines"
 
 
-def estimate_run(corpus, run_config: dict, student_max_seq_length: int | None = None) -> list[StepEstimate]:
+def estimate_run(corpus, run_config: dict, student_max_seq_length: int | None = None,
+                 scope: str = "corpus") -> list[StepEstimate]:
     """The assets' estimates for a run of `run_config` (already merged with the domain's settings) on
     `corpus` (what preflight loaded), in the order the run materializes them."""
     from uae_assets.run_config import op_dataclass
+    from uae_core.evaluation.screen import expected_pool_size, worth_screening
 
     candidates, training = op_dataclass(run_config, "candidate_sets"), op_dataclass(run_config, "uae_encoder")
     student = ((run_config.get("resources") or {}).get("student") or {}).get("config") or {}
@@ -47,9 +49,15 @@ def estimate_run(corpus, run_config: dict, student_max_seq_length: int | None = 
     step_texts = training.batch_queries * (candidates.k + 1)
     label_s = (pairs + questions / 2) / TEACHER_PAIRS_PER_S
     # Encodes of the whole corpus: the base encoder once (candidate_sets; cached for the base's dev score
-    # and the report), then each merge share's model on dev (the kept one is cached for the index).
+    # and the report), then each merge share's model on dev (the kept one is cached for the index), or, where
+    # a pool of passages pays (evaluation.screen), each share on the pool and the kept one on the corpus.
     dense = 1 if "dense" in candidates.sources else 0
     shares = len(training.merge_shares)
+    pool = expected_pool_size(corpus.passages, corpus.queries, scope)
+    screened = worth_screening(pool, len(corpus.passages), shares)
+    share_encodes = 1 + shares * pool / len(corpus.passages) if screened else shares
+    merge_what = (f"1 corpus encode + {shares} on ~{pool} pooled passages" if screened
+                  else f"{shares + 1 - dense} corpus encodes")
     estimates = [
         StepEstimate("raw_corpus", STEP_OVERHEAD_S["raw_corpus"], "read the source"),
         StepEstimate("passages", STEP_OVERHEAD_S["passages"], f"{len(corpus.passages)} passages"),
@@ -59,8 +67,8 @@ def estimate_run(corpus, run_config: dict, student_max_seq_length: int | None = 
         StepEstimate("utility_labels", STEP_OVERHEAD_S["utility_labels"] + label_s,
                      f"{pairs} teacher pairs + {questions} baselines"),
         StepEstimate("uae_encoder", STEP_OVERHEAD_S["uae_encoder"] + steps * step_texts / TRAIN_TEXTS_PER_S
-                     + (shares + 1 - dense) * encode_s,
-                     f"{steps} training steps, {shares + 1 - dense} corpus encodes"),
+                     + (share_encodes + 1 - dense) * encode_s,
+                     f"{steps} training steps, {merge_what}"),
         StepEstimate("faiss_index", STEP_OVERHEAD_S["faiss_index"], "index the kept model's embeddings"),
         StepEstimate("eval_report", STEP_OVERHEAD_S["eval_report"], "score every system"),
     ]

@@ -34,6 +34,20 @@ def test_estimate_scales_with_questions_k_budget_and_corpus():
     assert "200 training steps" in next(e.what for e in longer if e.asset == "uae_encoder")
 
 
+def test_merge_shares_cost_a_corpus_encode_each_unless_a_pool_pays():
+    """Few dev questions on a large corpus: the shares are scored on a pool (evaluation.screen), one corpus
+    encode for the kept one; many dev questions: a corpus encode a share, as before."""
+    few = estimate_run(_corpus(4000, 600), {})  # 1 dev question: a pool of ~13 passages
+    assert "1 corpus encode + 2 on ~13 pooled passages" in next(e.what for e in few if e.asset == "uae_encoder")
+    many = _corpus(4000, 600)
+    many = Corpus(many.passages, many.queries + [Query(f"d{i}", "doc1", "what?", ("yes",), (), (f"p{i}",), "dev")
+                                                 for i in range(400)], LoadReport())
+    whole = estimate_run(many, {})
+    assert "training steps, 2 corpus encodes" in next(e.what for e in whole if e.asset == "uae_encoder")
+    one_share = estimate_run(many, {"ops": {"uae_encoder": {"config": {"merge_shares": [0.0]}}}})
+    assert _seconds(whole, "uae_encoder") > _seconds(few, "uae_encoder") > _seconds(one_share, "uae_encoder")
+
+
 class Clock:
     now = 0.0
 
