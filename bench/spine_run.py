@@ -49,6 +49,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--domain", default="qasper")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "spine_run.md")
+    parser.add_argument("--made-by", default="bash scripts/run.sh", help="the command that made the run")
+    parser.add_argument("--note", default="", help="a paragraph under the header (the machine, the estimate)")
     args = parser.parse_args()
     os.environ.setdefault("DAGSTER_HOME", str(REPO / "dagster_home"))
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
@@ -69,8 +71,9 @@ def main() -> None:
     lines = [f"# Default run: domain `{args.domain}`", "",
              f"Dagster run `{run.run_id}`, "
              f"{datetime.fromtimestamp(run_stats.start_time, timezone.utc):%Y-%m-%d %H:%M} UTC, "
-             f"on {os.cpu_count()} CPU cores ({platform.machine()}), no GPU. Made by `bash scripts/run.sh` then "
-             "`.venv/bin/python -m bench.spine_run`.", "",
+             f"on {os.cpu_count()} CPU cores ({platform.machine()}), no GPU. Made by `{args.made_by}` then "
+             f"`.venv/bin/python -m bench.spine_run --domain {args.domain}`.", "",
+             *([args.note, ""] if args.note else []),
              "| asset step | wall time (s) | longest silence (s) | after the line |", "|---|---|---|---|"]
     for s in sorted(stats, key=lambda s: s.start_time or 0):
         quiet = silences.get(s.step_key, Silence(0.0, ""))
