@@ -91,14 +91,16 @@ def main(argv=None) -> int:
     ap.add_argument("--passages", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--quality", action="store_true", help="also train each on every stored label and score it")
+    ap.add_argument("--no-speed", action="store_true", help="skip the speed measurement (with --quality)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=data_dir() / "capacity")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     rows, quality = [], []
     for student in args.student or STUDENTS:
-        rows.append(speed(student, args.domain, args.workdir, args.teacher, args.passages, args.steps))
-        print(json.dumps(rows[-1]), flush=True)
+        if not args.no_speed:
+            rows.append(speed(student, args.domain, args.workdir, args.teacher, args.passages, args.steps))
+            print(json.dumps(rows[-1]), flush=True)
         if args.quality:
             quality.append({"student": student, **curve_point(args.domain, args.workdir, "all", 0, args.seed,
                                                               student, args.teacher)})
