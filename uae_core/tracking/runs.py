@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from uae_core.tracking.registry import CHAMPION, model_name
 
 
 def configure(tracking_uri: str) -> MlflowClient:
+    # A new store's "Creating initial MLflow database tables..." / "Updating database tables" lines (INFO)
+    # say nothing a user acts on; its warnings and errors still show.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
