@@ -122,7 +122,8 @@ def _materialize_locked(instance, domain: str, run_config: dict, select: list[st
     if outcome.status.value != "SUCCESS":
         if outcome.status.value == "FAILURE":  # a training whose own ending could not be written (disk full)
             quiet = logging.getLogger("mlflow.store.db.utils")  # it logs a store error with its stack trace
-            level, quiet.level = quiet.level, logging.CRITICAL
+            level = quiet.level
+            quiet.setLevel(logging.CRITICAL)  # setLevel, not `.level =`: it clears the loggers' cached levels
             try:
                 with contextlib.suppress(Exception):  # still full: the next command's recovery ends it
                     end_mlflow_runs(MLflowResource().client(), outcome.run_id, "FAILED")

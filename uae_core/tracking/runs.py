@@ -15,8 +15,11 @@ from uae_core.tracking.registry import CHAMPION, model_name
 
 def configure(tracking_uri: str) -> MlflowClient:
     # A new store's "Creating initial MLflow database tables..." / "Updating database tables" lines (INFO)
-    # say nothing a user acts on; its warnings and errors still show.
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    # say nothing a user acts on; its warnings and errors still show (a level already set higher is kept: the
+    # CLI silences it while it closes a run on a full disk).
+    store_log = logging.getLogger("mlflow.store.db.utils")
+    if store_log.level < logging.WARNING:
+        store_log.setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
