@@ -92,12 +92,12 @@ def page(rows: list[dict]) -> str:
     lines += ["", f"The two rules keep the same share in {agree} of {len(rows)} trainings.", "",
               "What the product does with it (evaluation.screen.worth_screening): the shares are scored on the pool "
               f"only where scoring all of them there costs at most {MAX_POOL_COST:g} of a corpus encode, i.e. with "
-              "two shares a pool of at most a quarter of the corpus, counted in characters encoded; the kept share is then "
-              "scored on the whole "
-              "corpus (the encode the index needs anyway), so the logged and promoted dev metrics stay whole-corpus "
-              "ones. On the domains above the pool is too large a part of the corpus to pay, and each share is "
-              "scored on the whole corpus as before; it pays on corpora large against their dev split. Not measured: the "
-              "choice's fidelity on a pool that small (no domain in ../shared is that large against its dev split)."]
+              "two shares a pool of at most a quarter of the corpus, counted in characters encoded; the kept share "
+              "is then scored on the whole corpus (the encode the index needs anyway), so the logged and promoted "
+              "dev metrics stay whole-corpus ones. On the domains above the pool is too large a part of the corpus "
+              "to pay, and each share is scored on the whole corpus as before; it pays on corpora large against "
+              "their dev split. Not measured: the choice's fidelity on a pool that small (no domain in ../shared is "
+              "that large against its dev split)."]
     return "\n".join(lines) + "\n"
 
 

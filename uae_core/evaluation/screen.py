@@ -10,12 +10,9 @@ cached), so the metrics logged, promoted on and reported stay whole-corpus ones.
 
 The pool pays only where it is small against the corpus: ~13 passages a dev question at top 20, which is
 73 % of qasper's 3k passages (75 % of their characters), 36 % of covidqa's (43 %), 55 % of the 6k mixed
-domain's (62 %) (docs/merge_screen.md), so two shares on it would cost about as much as the encode they save. `worth_screening` uses it only where scoring
-every share on it costs at most half a corpus encode: large corpora, or a small dev split.
-
-Example:
-    pool = screening_pool(passages, queries, "corpus", base_model, cache_dir)
-    screen_metrics(model, pool, queries, "corpus", cache_dir)   # {"success@1": ..., "map": ...}
+domain's (62 %) (docs/merge_screen.md), so two shares on it would cost about as much as the encode they
+save. `worth_screening` uses it only where scoring every share on it costs at most half a corpus encode:
+large corpora, or a small dev split.
 """
 
 from __future__ import annotations
