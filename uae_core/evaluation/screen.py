@@ -1,7 +1,7 @@
 """Scoring candidate models on a pool of passages instead of the whole corpus, to choose among them.
 
 Choosing the merge share (training.merge) scores every share's model on the dev split, at one whole-corpus
-encode each: ~2.7 min a share for 6k passages on a 2-core CPU, 30 min for 50k. A dev question's rank of its
+encode each: ~2.7 min a share for 6k passages on a 2-core CPU, 20-30 min for 50k. A dev question's rank of its
 gold only depends on the passages a model puts above it, and those are nearly all among what BM25 or the base
 encoder already put near the top. So the shares can be scored on a pool: for each dev question with gold,
 its gold passages and the top `top` of BM25 and of the base encoder (at document scope: the dev questions'
