@@ -148,10 +148,12 @@ def launch_and_wait(instance: DagsterInstance, job_name: str, run_config: dict, 
             try:
                 outcome = _follow(instance, run.run_id, on_message, poll_seconds, clock, ctrl_c)
             except KeyboardInterrupt:
-                _stop(instance, run.run_id, ctrl_c=ctrl_c)
+                if _stop(instance, run.run_id, ctrl_c=ctrl_c):
+                    _end_tracking_killed(run.run_id)
                 raise RunInterrupted(run.run_id, output_log) from None
         if any("DagsterExecutionInterruptedError" in f for f in outcome.failures):
             # The terminal's Ctrl-C reached the worker first and ended the run before this process saw it.
+            _end_tracking_killed(run.run_id)
             raise RunInterrupted(run.run_id, output_log)
         return outcome
 
@@ -188,10 +190,10 @@ def ctrl_c_at_safe_points() -> Iterator[CtrlC]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30, ctrl_c: CtrlC | None = None) -> None:
+def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30, ctrl_c: CtrlC | None = None) -> bool:
     """Ask the run to stop (its worker may already be stopping: a terminal's Ctrl-C reaches the whole
-    process group) and wait until it has, so that the next command finds no run in progress. A second
-    Ctrl-C ends the wait (the next command closes a run left behind, recovery.py)."""
+    process group) and wait until it has, so that the next command finds no run in progress; whether it
+    has. A second Ctrl-C ends the wait (the next command closes a run left behind, recovery.py)."""
     from uae_assets.recovery import worker_died
 
     with suppress(Exception):  # the code server got the same Ctrl-C and is gone: the worker stops on its own
@@ -200,8 +202,19 @@ def _stop(instance: DagsterInstance, run_id: str, wait_seconds: float = 30, ctrl
     while time.monotonic() < deadline and not (ctrl_c and ctrl_c.count > pressed):
         run = instance.get_run_by_id(run_id)
         if run is None or run.status in TERMINAL or worker_died(instance, run_id):
-            return  # a run left STARTED by a dead worker is closed by the next command (recovery.py)
+            return True  # a run left STARTED by a dead worker is closed by the next command (recovery.py)
         time.sleep(0.5)
+    return False
+
+
+def _end_tracking_killed(run_id: str) -> None:
+    """The stopped run's MLflow runs still RUNNING, ended KILLED: its worker ends its training's run so when
+    the interruption reaches it, but a worker stopped harder (a second signal while it writes that) leaves
+    it RUNNING, and the next command would close it as FAILED."""
+    from uae_assets.recovery import end_mlflow_runs
+
+    with suppress(Exception):  # best effort: the next command's recovery ends what is left
+        end_mlflow_runs(_mlflow_client(), run_id, "KILLED")
 
 
 def _follow(instance: DagsterInstance, run_id: str, on_message: Callable[[str], None],

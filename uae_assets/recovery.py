@@ -135,14 +135,16 @@ def end_mlflow_runs(client, dagster_run_id: str, status: str = "KILLED") -> int:
 
 
 def end_orphaned_mlflow_runs(instance: DagsterInstance, client) -> list[str]:
-    """MLflow runs still RUNNING whose Dagster run has ended, ended as FAILED: a training whose own ending
-    could not be written (the disk was full when it failed). Returns their Dagster run ids."""
+    """MLflow runs still RUNNING whose Dagster run has ended, ended as FAILED (a training whose own ending
+    could not be written: the disk was full when it failed), or KILLED where the Dagster run was canceled
+    (a user stopped it). Returns their Dagster run ids."""
     ended = []
     for experiment in client.search_experiments():
         for run in client.search_runs([experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"):
             dagster_run = instance.get_run_by_id(run.data.tags.get("dagster_run_id", ""))
             if dagster_run is not None and dagster_run.is_finished:
-                client.set_terminated(run.info.run_id, status="FAILED")
+                canceled = dagster_run.status == DagsterRunStatus.CANCELED
+                client.set_terminated(run.info.run_id, status="KILLED" if canceled else "FAILED")
                 ended.append(dagster_run.run_id)
     return ended
 

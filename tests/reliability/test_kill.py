@@ -159,3 +159,29 @@ def test_a_run_left_started_by_a_dead_worker_is_closed_by_the_next_command(world
         assert [c.run_id for c in closed] == [run.run_id] and "is gone" in closed[0].reason
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
         assert instance.event_log_storage.get_concurrency_info("duckdb").active_slot_count == 0
+
+
+def test_a_training_left_running_by_an_ended_run_is_killed_if_canceled_and_failed_otherwise(world):
+    """An MLflow run its worker could not end (stopped harder than the interruption it handles, or the disk
+    full when it failed) is ended by the next command: KILLED where the user canceled the Dagster run,
+    FAILED where it failed; never left RUNNING."""
+    from dagster._core.storage.dagster_run import DagsterRun
+    from mlflow import MlflowClient
+
+    from uae_assets.recovery import close_stale_runs
+
+    os.environ["DAGSTER_HOME"] = world.env["DAGSTER_HOME"]
+    store = world.root / "data" / "mlflow"
+    store.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{store / 'orphans.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment("orphans", artifact_location=str(store / "orphans"))
+    trainings = {}
+    with DagsterInstance.get() as instance:
+        for status in (DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS):
+            run = instance.add_run(DagsterRun(job_name="uae_pipeline", status=status))
+            trainings[status] = client.create_run(experiment, tags={"dagster_run_id": run.run_id}).info.run_id
+        close_stale_runs(instance, client)
+    ended = {status: client.get_run(run_id).info.status for status, run_id in trainings.items()}
+    assert ended == {DagsterRunStatus.CANCELED: "KILLED", DagsterRunStatus.FAILURE: "FAILED",
+                     DagsterRunStatus.SUCCESS: "FAILED"}, ended
