@@ -2,7 +2,7 @@
 as a terminal sends it; then `uae materialize` again, with no manual step: the stopped run is closed
 (failed, pool slots freed, its MLflow run KILLED), the labels it committed are kept, and the new run
 completes. Ctrl-C prints one line (what was interrupted, what is kept, the command to resume) and exits
-130: no stack traces, no progress bars after it. One world serves the three stops: each is a minute of
+130: no stack traces, no progress bars after it. One world serves the four stops: each is under a minute of
 startup, labeling and training on this CPU."""
 
 import os
@@ -90,10 +90,36 @@ def _ctrl_c_while(world, config, fragment: str) -> tuple[str, subprocess.Complet
     return run_id, subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
+def _chunked(world) -> int:
+    """Label rows committed in chunks (labeling writes Parquet chunks; the merge step stores them in DuckDB)."""
+    import duckdb
+
+    parts = world.root / "data" / "labels.shards"
+    if not any(parts.rglob("*.parquet")):
+        return 0
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT count(*) FROM read_parquet('{parts}/**/*.parquet')").fetchone()[0]
+
+
+def _assert_one_line(world, run_id: str, ctrl_c: subprocess.CompletedProcess) -> None:
+    """Ctrl-C's output: exit 130, one `interrupted:` line last, naming the run, what is kept and the command
+    to resume; no stack traces; the run ended."""
+    out = ctrl_c.stdout + ctrl_c.stderr
+    assert ctrl_c.returncode == 130, out[-3000:]
+    for noise in ("Traceback", "DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+        assert noise not in out, out[-3000:]
+    last = ctrl_c.stderr.strip().splitlines()[-1]
+    assert last.startswith("interrupted:") and run_id in last, out[-3000:]
+    assert "labels" in last and "uae materialize" in last, last  # what is kept, and how to resume
+    assert sum(line.startswith("interrupted") for line in ctrl_c.stderr.splitlines()) == 1, out[-3000:]
+    assert _status(world, run_id) in (DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE)
+
+
 def test_a_run_killed_interrupted_and_killed_again_resumes_each_time(world):
-    """One world, three stops, each followed by the next `uae materialize` with no manual step: kill -9 while
-    it labels (the committed labels are kept), Ctrl-C while it trains (one line, exit 130), kill -9 while it
-    trains (its MLflow run KILLED); the last run completes and the teacher labeled each pair once."""
+    """One world, four stops, each followed by the next `uae materialize` with no manual step: kill -9 while
+    it labels (the committed labels are kept), Ctrl-C while it labels and while it trains (one line, exit
+    130, labels kept), kill -9 while it trains (its MLflow run KILLED); the last run completes and the teacher
+    labeled each pair once."""
     from mlflow import MlflowClient
 
     short = world.run_config(candidate_sets={"k": 8}, utility_labels={"chunk_pairs": 16})
@@ -102,20 +128,18 @@ def test_a_run_killed_interrupted_and_killed_again_resumes_each_time(world):
 
     killed_labeling, _ = _kill_while(world, short, r"utility labels: \d+/")  # counted: a chunk is committed
     assert _status(world, killed_labeling) == DagsterRunStatus.FAILURE  # closed: it blocks nothing
+    after_kill = _chunked(world)
+    assert after_kill > 0
+
+    interrupted_labeling, ctrl_c = _ctrl_c_while(world, short, r"utility labels: \d+/")
+    _assert_one_line(world, interrupted_labeling, ctrl_c)
+    assert _chunked(world) > after_kill  # its committed chunks kept beside the killed run's
 
     interrupted, ctrl_c = _ctrl_c_while(world, long, r"training steps: \d+/")
     labels = _metadata(world, "utility_labels")  # materialized by the interrupted run, before training
-    assert labels["pairs_reused"] > 0  # what the killed run committed was kept, not relabeled
+    assert labels["pairs_reused"] > after_kill  # what both stopped runs committed was kept, not relabeled
     assert labels["pairs_reused"] + labels["pairs_labeled_now"] == labels["pairs_total"]
-    out = ctrl_c.stdout + ctrl_c.stderr
-    assert ctrl_c.returncode == 130, out[-3000:]
-    for noise in ("Traceback", "DagsterExecutionInterruptedError", "KeyboardInterrupt"):
-        assert noise not in out, out[-3000:]
-    last = ctrl_c.stderr.strip().splitlines()[-1]
-    assert last.startswith("interrupted:") and interrupted in last, out[-3000:]
-    assert "labels" in last and "uae materialize" in last, last  # what is kept, and how to resume
-    assert sum(line.startswith("interrupted") for line in ctrl_c.stderr.splitlines()) == 1, out[-3000:]
-    assert _status(world, interrupted) in (DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE)
+    _assert_one_line(world, interrupted, ctrl_c)
 
     killed_training, _ = _kill_while(world, long, r"training steps: \d+/")
     assert _status(world, killed_training) == DagsterRunStatus.FAILURE
