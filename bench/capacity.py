@@ -6,6 +6,11 @@ TrainConfig). With `--quality`, each student is also trained on every stored lab
 training step and scored on dev and test (bench.active_labeling's `curve_point`, policy `all`).
 
     .venv/bin/python -m bench.capacity --domain covidqa --workdir data/hybrid_objective/covidqa [--quality]
+
+Two quality runs made apart (each student's own `--out`), compared question by question:
+
+    .venv/bin/python -m bench.capacity --compare data/capacity/minilm_quality/covidqa.json \
+        data/capacity/mpnet_quality/covidqa.json
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from bench.active_labeling import curve_point
 from bench.results import domain_training_settings
-from bench.students import load_teacher_for, score_cells
+from bench.students import SPLITS, load_teacher_for, score_cells
 from uae_assets.domains import data_dir, get_domain
 from uae_core.data import load_corpus
+from uae_core.evaluation.stats import paired_bootstrap_difference
 from uae_core.labeling.candidates import CandidateSet
 from uae_core.labeling.label_store import LabelStore
 from uae_core.pipeline import train_and_merge
@@ -82,10 +90,27 @@ def page(domain: str, rows: list[dict], quality: list[dict], command: str) -> st
     return "\n".join(lines) + "\n"
 
 
+def compare(baseline: dict, other: dict) -> list[str]:
+    """Lines comparing two quality rows of the same domain and labels: each split's success@1 difference
+    (other - baseline), in points, with its paired bootstrap 95 % interval over the questions."""
+    lines = [f"{other['student']} - {baseline['student']} ({other['domain']}, {other['pairs']} pairs, "
+             f"seed {other['seed']}; success@1, points, paired bootstrap 95 %):"]
+    for split in SPLITS:
+        qids = sorted(baseline["per_query"][split])
+        if sorted(other["per_query"][split]) != qids:
+            raise ValueError(f"{split}: the two rows were scored on different questions")
+        diff, low, high = paired_bootstrap_difference(np.array([other["per_query"][split][q] for q in qids]),
+                                                      np.array([baseline["per_query"][split][q] for q in qids]))
+        lines.append(f"  {split} ({len(qids)} questions): {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--domain", required=True)
-    ap.add_argument("--workdir", type=Path, required=True, help="a label stage's workdir (sets.json, labels.duckdb)")
+    ap.add_argument("--compare", nargs=2, type=Path, metavar=("BASELINE_JSON", "OTHER_JSON"),
+                    help="compare two quality runs' result files question by question, and stop")
+    ap.add_argument("--domain")
+    ap.add_argument("--workdir", type=Path, help="a label stage's workdir (sets.json, labels.duckdb)")
     ap.add_argument("--student", action="append", default=None, help=f"default: {' and '.join(STUDENTS)}")
     ap.add_argument("--teacher", default=DEFAULT_TEACHER)
     ap.add_argument("--passages", type=int, default=1000)
@@ -95,6 +120,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=data_dir() / "capacity")
     args = ap.parse_args(argv)
+    if args.compare:
+        baseline, other = (json.loads(p.read_text())["quality"][0] for p in args.compare)
+        print("\n".join(compare(baseline, other)))
+        return 0
+    if not args.domain or not args.workdir:
+        ap.error("--domain and --workdir are needed (unless --compare)")
     args.out.mkdir(parents=True, exist_ok=True)
     rows, quality = [], []
     for student in args.student or STUDENTS:
