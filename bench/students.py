@@ -73,20 +73,16 @@ def label_stage(workdir: Path, corpus, domain, k: int, questions: int, student: 
     return record
 
 
-def budget_examples(workdir: Path, corpus, budget: str, teacher_id: str, scope: str = "corpus",
-                    residual_floor: float = 1.0) -> tuple[list[CandidateSet], list]:
+def budget_examples(workdir: Path, corpus, budget: str, teacher_id: str) -> tuple[list[CandidateSet], list]:
     """A label budget "N:K" of the label stage in `workdir`: its first N sets cut to their first K candidates,
-    and their training examples from the teacher's labels in <workdir>/labels.duckdb (weighted by BM25's
-    residual in `scope` when `residual_floor` < 1, as uae_encoder builds them)."""
+    and their training examples from the teacher's labels in <workdir>/labels.duckdb."""
     from uae_core.labeling.label_store import LabelStore
     from uae_core.training.examples import build_examples
-    from uae_core.training.residual import residual_weights
 
     raw = json.loads((workdir / "sets.json").read_text())  # the label stage's, in train order
     n, k = (int(x) for x in budget.split(":"))
     sets = [CandidateSet(q, tuple(p[:k])) for q, p in list(raw.items())[:n]]
     with LabelStore.open(workdir / "labels.duckdb", read_only=True) as store:
         utilities = store.utilities(teacher_id, [s.query_id for s in sets])
-    weights = residual_weights(corpus.passages, corpus.queries, sets, utilities, scope, residual_floor)
     return sets, build_examples(sets, utilities, {q.query_id: q for q in corpus.queries},
-                                {p.passage_id: p for p in corpus.passages}, weights)
+                                {p.passage_id: p for p in corpus.passages})

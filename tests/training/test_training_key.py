@@ -26,9 +26,9 @@ def test_editing_a_loss_body_changes_the_training_key(tmp_path):
     assert training_key(_examples(), TrainConfig(), "base", training_code_digest(training)) == before
 
     text = loss.read_text()
-    assert "per_query = (p * (log_p - log_q)).sum(-1)" in text
-    loss.write_text(text.replace("per_query = (p * (log_p - log_q)).sum(-1)",
-                                 "per_query = (p * (log_p - log_q)).mean(-1)"))
+    assert "return (p * (log_p - log_q)).sum(-1).mean()" in text
+    loss.write_text(text.replace("return (p * (log_p - log_q)).sum(-1).mean()",
+                                 "return (p * (log_p - log_q)).sum(-1).sum()"))
     assert training_key(_examples(), TrainConfig(), "base", training_code_digest(training)) != before
 
 

@@ -17,7 +17,6 @@ from uae_core.labeling.label_store import LabelSet
 from uae_core.tracking.distill import Tracking, distill
 from uae_core.tracking.registry import champion_standing, model_name
 from uae_core.training.examples import build_examples
-from uae_core.training.residual import residual_weights
 from uae_core.training.trainer import TrainConfig
 
 TrainingConfig = config_from_dataclass(
@@ -38,10 +37,8 @@ def uae_encoder(context: AssetExecutionContext, config: TrainingConfig, raw_corp
     domain = domain_of(context)
     config, settings = with_domain_settings(context, config, "uae_encoder")
     train_config = to_dataclass(config, TrainConfig)
-    weights = residual_weights(passages, queries, candidate_sets, utility_labels.utilities, domain.scope,
-                               train_config.residual_floor)
     examples = build_examples(candidate_sets, utility_labels.utilities, {q.query_id: q for q in queries},
-                              {p.passage_id: p for p in passages}, weights)
+                              {p.passage_id: p for p in passages})
     client = mlflow_store.client()
     tracking = Tracking(client, domain.name, mlflow_store.artifacts(), tags={
         "data_version": raw_corpus.sha256[:16], "teacher_id": utility_labels.teacher_id,

@@ -100,19 +100,6 @@ def minmax(values: np.ndarray, pool: int = POOL) -> np.ndarray:
     return np.clip((values - lo) / (hi - lo), 0.0, None) if hi > lo else np.zeros(len(values))
 
 
-def lexical_shares(bm25, passages: Sequence, queries: Sequence[Query], scope: str,
-                   pool: int = POOL) -> dict[str, dict[str, float]]:
-    """Per question, BM25's normalised score (minmax over its top `pool` in the question's scope, as convex
-    fusion sees it) of each passage in that pool; a passage outside it counts 0. What the residual weights
-    (training.residual) read as "BM25 already finds it"."""
-    from uae_core.retrieval.ranking import bm25_scored, scope_rows
-
-    scored = bm25_scored(bm25, queries, pool, scope_rows(passages, queries, scope))
-    return {q.query_id: {passages[r].passage_id: float(v) for r, v in zip(rows.tolist(), minmax(values, pool))
-                         if v > 0}
-            for q, (rows, values) in zip(queries, scored)}
-
-
 def _best(scores: dict[int, float], depth: int) -> np.ndarray:
     order = sorted(scores, key=lambda r: -scores[r])  # stable: insertion order breaks ties
     return np.asarray(order[:depth], dtype=np.int64)

@@ -26,13 +26,11 @@ class TrainExample:
     passages: tuple[str, ...]
     utilities: tuple[float, ...]
     is_gold: tuple[bool, ...]
-    weight: float = 1.0  # the question's share of the loss (training.residual; 1: all questions alike)
 
 
 def build_examples(candidate_sets: Sequence[CandidateSet], utilities: dict[str, dict[str, float]],
-                   queries: dict, passages: dict, weights: dict[str, float] | None = None) -> list[TrainExample]:
-    """Join candidate sets with their labels; candidates without a label are left out. `weights`
-    (training.residual) gives a question's weight in the loss, 1 where absent."""
+                   queries: dict, passages: dict) -> list[TrainExample]:
+    """Join candidate sets with their labels; candidates without a label are left out."""
     out = []
     for c in candidate_sets:
         labels = utilities.get(c.query_id, {})
@@ -42,8 +40,7 @@ def build_examples(candidate_sets: Sequence[CandidateSet], utilities: dict[str, 
         q = queries[c.query_id]
         gold = set(q.gold_passage_ids)
         out.append(TrainExample(q.question, pids, tuple(passages[p].text for p in pids),
-                                tuple(labels[p] for p in pids), tuple(p in gold for p in pids),
-                                (weights or {}).get(c.query_id, 1.0)))
+                                tuple(labels[p] for p in pids), tuple(p in gold for p in pids)))
     return out
 
 
@@ -66,7 +63,7 @@ def training_key(examples: Sequence[TrainExample], config: TrainConfig, base_fin
     digest.update(json.dumps([asdict(config), base_fingerprint, code_version], sort_keys=True).encode())
     for ex in examples:
         digest.update(json.dumps([ex.question, ex.passage_ids, ex.passages, [round(u, 6) for u in ex.utilities],
-                                  ex.is_gold, *([round(ex.weight, 6)] if ex.weight != 1.0 else [])]).encode())
+                                  ex.is_gold]).encode())
     return digest.hexdigest()[:20]
 
 

@@ -52,9 +52,6 @@ class TrainConfig:
         gradient_checkpointing: trade compute for memory (~3x less activation memory).
         embed_chunk_size: texts per forward pass, length-sorted (less padding: bench/train_step.py).
         seed: shuffling and initialisation seed.
-        residual_floor: weight of a question whose most useful candidate BM25 already ranks first, against 1
-            for one BM25 misses entirely (training.residual: the student learns what the hybrid's BM25 lacks,
-            CLEAR's idea). 1 weighs all questions alike (the design's objective).
         merge_shares: after training, shares of the way back to the base weights to try (weight-space
             ensembling, WiSE-FT; uae_core.training.merge): the one with the best dev score is kept (the first
             when there is no dev split). 0 is the plain student. The best share depends on the domain: qasper
@@ -77,7 +74,6 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     embed_chunk_size: int = 8
     seed: int = 0
-    residual_floor: float = 1.0
     merge_shares: tuple[float, ...] = (0.0, 0.5)
 
     def __post_init__(self) -> None:
@@ -94,7 +90,6 @@ class TrainConfig:
         require(0 <= self.lam <= 1, me, "lam", f"must be in [0, 1], got {self.lam}")
         require(self.max_seq_length >= 8, me, "max_seq_length", f"must be at least 8, got {self.max_seq_length}")
         require(self.embed_chunk_size >= 1, me, "embed_chunk_size", f"must be at least 1, got {self.embed_chunk_size}")
-        require(0 <= self.residual_floor <= 1, me, "residual_floor", f"must be in [0, 1], got {self.residual_floor}")
         object.__setattr__(self, "merge_shares", tuple(float(s) for s in self.merge_shares))  # a list from config
         require(len(self.merge_shares) >= 1, me, "merge_shares", "needs at least one share (0: the plain student)")
         require(all(0 <= s < 1 for s in self.merge_shares), me, "merge_shares",
@@ -147,14 +142,13 @@ def batch_loss(model: SentenceTransformer, batch: Sequence[TrainExample], config
         offset += n
     mask, utilities, gold, inbatch_mask = (t.to(scores.device) for t in (mask, utilities, gold, inbatch_mask))
     own = scores.gather(1, torch.tensor(own_cols, device=scores.device))
-    weights = torch.tensor([ex.weight for ex in batch], device=scores.device)
     ib = (scores, inbatch_mask) if config.in_batch_negatives and len(batch) > 1 else (None, None)
     if config.objective == "gold":
         return gold_infonce_loss(own, gold, mask, *ib)
-    kl = kl_distillation_loss(own, utilities, config.tau_t, mask, weights)
+    kl = kl_distillation_loss(own, utilities, config.tau_t, mask)
     if config.objective == "kl":
         return kl
-    umi = utility_infonce_loss(own, utilities, config.tau_t, mask, config.margin, *ib, weights)
+    umi = utility_infonce_loss(own, utilities, config.tau_t, mask, config.margin, *ib)
     if config.objective == "umi":
         return umi
     if config.objective == "uae":

@@ -4,8 +4,7 @@ Inputs, per query over its K candidates:
     student_scores  [B, K]  cos(E(q), E(d)) / tau_s
     utilities       [B, K]  teacher utility (log perplexity reduction)
     mask            [B, K]  True where a candidate exists (sets may be shorter than K)
-    query_weights   [B]     optional per-query weights (training.residual), mean 1 over the training set
-Loss: mean over queries of w * KL(p || softmax(s)) with p = softmax(utility / tau_t).
+Loss: mean over queries of KL(p || softmax(s)) with p = softmax(utility / tau_t).
 
 Example:
     >>> import torch
@@ -29,11 +28,10 @@ def teacher_distribution(utilities: torch.Tensor, tau_t: float, mask: torch.Tens
 
 
 def kl_distillation_loss(student_scores: torch.Tensor, utilities: torch.Tensor, tau_t: float,
-                         mask: torch.Tensor | None = None, query_weights: torch.Tensor | None = None) -> torch.Tensor:
+                         mask: torch.Tensor | None = None) -> torch.Tensor:
     if mask is not None:
         student_scores = student_scores.masked_fill(~mask, NEG_INF)
     p = teacher_distribution(utilities, tau_t, mask)
     log_q = torch.log_softmax(student_scores, dim=-1)
     log_p = torch.log(p.clamp_min(1e-12))
-    per_query = (p * (log_p - log_q)).sum(-1)
-    return (per_query if query_weights is None else per_query * query_weights).mean()
+    return (p * (log_p - log_q)).sum(-1).mean()

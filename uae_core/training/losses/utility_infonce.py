@@ -6,7 +6,6 @@ Inputs:
     mask            [B, K]  True where a candidate exists
     inbatch_scores  [B, M]  optional, cos / tau_s against passages of other queries in the batch
     inbatch_mask    [B, M]  True where such a passage is a valid negative for this query
-    query_weights   [B]     optional per-query weights (training.residual), mean 1 over the training set
 The positive d+ is the candidate with the highest utility; a query whose best utility is below `margin`
 is skipped (no candidate helps). Candidate j is a negative with weight w_j = clip(1 - p_j / p_+, 0, 1),
 p = softmax(utility / tau_t): a passage nearly as useful as the positive is hardly pushed away, a similar
@@ -32,8 +31,7 @@ from uae_core.training.losses.kl_distillation import teacher_distribution
 def utility_infonce_loss(student_scores: torch.Tensor, utilities: torch.Tensor, tau_t: float,
                          mask: torch.Tensor | None = None, margin: float = float("-inf"),
                          inbatch_scores: torch.Tensor | None = None,
-                         inbatch_mask: torch.Tensor | None = None,
-                         query_weights: torch.Tensor | None = None) -> torch.Tensor:
+                         inbatch_mask: torch.Tensor | None = None) -> torch.Tensor:
     if mask is None:
         mask = torch.ones_like(utilities, dtype=torch.bool)
     masked_u = utilities.masked_fill(~mask, float("-inf"))
@@ -52,5 +50,4 @@ def utility_infonce_loss(student_scores: torch.Tensor, utilities: torch.Tensor, 
         ib_mask = inbatch_mask if inbatch_mask is not None else torch.ones_like(inbatch_scores, dtype=torch.bool)
         terms.append(inbatch_scores.masked_fill(~ib_mask, float("-inf")))
     log_denominator = torch.logsumexp(torch.cat(terms, dim=-1), dim=-1)
-    per_query = log_denominator - s_pos
-    return (per_query if query_weights is None else per_query * query_weights)[keep].mean()
+    return (log_denominator - s_pos)[keep].mean()
