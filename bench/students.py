@@ -49,7 +49,8 @@ def load_teacher_for(model: str):
     from uae_assets.domains import data_dir
     from uae_core.labeling.teacher import TeacherConfig, load_teacher
 
-    return load_teacher(TeacherConfig(model=model), cache_dir=data_dir() / "models")
+    # Gemma-family teachers need BOS (TeacherConfig.add_bos); the benches take a teacher by name only
+    return load_teacher(TeacherConfig(model=model, add_bos="gemma" in model.lower()), cache_dir=data_dir() / "models")
 
 
 def label_stage(workdir: Path, corpus, domain, k: int, questions: int, student: str, teacher: str) -> dict:
