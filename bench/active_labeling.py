@@ -42,8 +42,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def curve_point(domain_name: str, workdir: Path, policy: str, budget: int, seed: int, student: str,
-                teacher: str) -> dict:
-    """One point: the policy's choice of `budget` pairs from the pool (0 = all), trained and scored."""
+                teacher: str, settings: dict | None = None) -> dict:
+    """One point: the policy's choice of `budget` pairs from the pool (0 = all), trained and scored; `settings`
+    replace the domain's training settings field by field (TrainConfig names)."""
     domain = get_domain(domain_name)
     corpus = load_corpus(domain.source_file(), domain.format)
     cache = data_dir() / "cache" / "embeddings"
@@ -59,7 +60,8 @@ def curve_point(domain_name: str, workdir: Path, policy: str, budget: int, seed:
     examples = build_examples(sets, utilities, {q.query_id: q for q in corpus.queries},
                               {p.passage_id: p for p in corpus.passages})
     model, started = load_student(student), time.perf_counter()
-    _, choice = train_and_merge(model, examples, TrainConfig(**{**domain_training_settings(domain_name), "seed": seed}),
+    config = TrainConfig(**{**domain_training_settings(domain_name), **(settings or {}), "seed": seed})
+    _, choice = train_and_merge(model, examples, config,
                                 lambda m: dev_metrics(m, corpus.passages, corpus.queries, domain.scope, cache),
                                 show_progress=False)
     pairs = sum(len(s.passage_ids) for s in sets)

@@ -85,15 +85,37 @@ def page(domain: str, rows: list[dict], quality: list[dict], command: str) -> st
                   "| student | pairs | seed | merge share | dev R@1 | dev MAP | test R@1 | test MAP | seconds |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for q in quality:
-            lines.append(f"| {q['student']} | {q['pairs']} | {q['seed']} | {q['merge_share']} | {score_cells(q)} | "
+            lines.append(f"| {label(q)} | {q['pairs']} | {q['seed']} | {q['merge_share']} | {score_cells(q)} | "
                          f"{q['seconds']} |")
     return "\n".join(lines) + "\n"
+
+
+def label(row: dict) -> str:
+    """A quality row's name: its student and the training settings it changed (`--set`)."""
+    return " ".join([row["student"], *(f"{k}={v}" for k, v in sorted(row.get("settings", {}).items()))])
+
+
+def parse_settings(pairs: list[str]) -> dict:
+    """`--set KEY=VALUE` pairs as TrainConfig fields; values read as YAML (numbers, lists)."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {pair!r}: expected KEY=VALUE, a TrainConfig field")
+        out[key] = yaml.safe_load(value)
+    try:
+        TrainConfig(**out)  # a wrong name or value fails here, before any training
+    except (TypeError, ValueError) as e:
+        raise SystemExit(f"--set {' '.join(pairs)}: {e}") from None
+    return out
 
 
 def compare(baseline: dict, other: dict) -> list[str]:
     """Lines comparing two quality rows of the same domain and labels: each split's success@1 difference
     (other - baseline), in points, with its paired bootstrap 95 % interval over the questions."""
-    lines = [f"{other['student']} - {baseline['student']} ({other['domain']}, {other['pairs']} pairs, "
+    lines = [f"{label(other)} - {label(baseline)} ({other['domain']}, {other['pairs']} pairs, "
              f"seed {other['seed']}; success@1, points, paired bootstrap 95 %):"]
     for split in SPLITS:
         qids = sorted(baseline["per_query"][split])
@@ -118,8 +140,11 @@ def main(argv=None) -> int:
     ap.add_argument("--quality", action="store_true", help="also train each on every stored label and score it")
     ap.add_argument("--no-speed", action="store_true", help="skip the speed measurement (with --quality)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a training setting replacing the domain's (with --quality), e.g. epochs=1")
     ap.add_argument("--out", type=Path, default=data_dir() / "capacity")
     args = ap.parse_args(argv)
+    settings = parse_settings(args.set)
     if args.compare:
         baseline, other = (json.loads(p.read_text())["quality"][0] for p in args.compare)
         print("\n".join(compare(baseline, other)))
@@ -133,8 +158,9 @@ def main(argv=None) -> int:
             rows.append(speed(student, args.domain, args.workdir, args.teacher, args.passages, args.steps))
             print(json.dumps(rows[-1]), flush=True)
         if args.quality:
-            quality.append({"student": student, **curve_point(args.domain, args.workdir, "all", 0, args.seed,
-                                                              student, args.teacher)})
+            quality.append({"student": student, "settings": settings,
+                            **curve_point(args.domain, args.workdir, "all", 0, args.seed, student, args.teacher,
+                                          settings)})
             print(json.dumps(quality[-1]), flush=True)
         (args.out / f"{args.domain}.json").write_text(json.dumps({"speed": rows, "quality": quality}, indent=1))
     command = "python -m bench.capacity " + " ".join(argv if argv is not None else sys.argv[1:])

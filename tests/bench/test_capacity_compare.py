@@ -28,3 +28,15 @@ def test_the_difference_is_the_other_minus_the_baseline_per_split(tmp_path, caps
 def test_rows_scored_on_different_questions_are_refused():
     with pytest.raises(ValueError, match="different questions"):
         compare(_row("a", [1, 0], [1]), _row("b", [1, 0, 1], [1]))
+
+
+def test_set_names_the_changed_settings_and_refuses_a_wrong_one():
+    from bench.capacity import label, parse_settings
+
+    settings = parse_settings(["epochs=1", "merge_shares=[0, 0.5]"])
+    assert settings == {"epochs": 1, "merge_shares": [0, 0.5]}
+    assert label({**_row("minilm", [1], [1]), "settings": {"epochs": 1}}) == "minilm epochs=1"
+    with pytest.raises(SystemExit, match="epoch=1"):
+        parse_settings(["epoch=1"])
+    with pytest.raises(SystemExit, match="epochs=0"):
+        parse_settings(["epochs=0"])
