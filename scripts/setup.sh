@@ -3,6 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+# Re-running after a finished setup checks nothing again (pip alone takes ~20 s to find all in place) unless
+# this script or pyproject.toml changed since; UAE_SETUP=force redoes it.
+STAMP=.venv/.uae-setup
+WANT=$(cat scripts/setup.sh pyproject.toml | sha256sum | cut -c1-16)
+if [ "${UAE_SETUP:-}" != force ] && [ -x .venv/bin/python ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then
+  echo "environment ready: $(pwd)/.venv (set up already; UAE_SETUP=force to redo)"
+  exit 0
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # torch first and pinned: an unpinned torch (asked for by a dependency) pulls a multi-GB CUDA build.
@@ -27,4 +35,5 @@ PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q
 .venv/bin/python -c "from uae_assets.domains import data_dir; from uae_core.weights import DEFAULT_TEACHER, \
 resolve_teacher; resolve_teacher(DEFAULT_TEACHER, data_dir() / 'models')"
 
+echo "$WANT" > "$STAMP"
 echo "environment ready: $(pwd)/.venv"
