@@ -304,7 +304,8 @@ def train_one(args, size: Size, run: Run, prepared: dict, evaluation: DomainEval
     if run.system == "hard_label":
         settings["objective"] = "gold"
     run_overrides = {k: v for k, v in run.overrides.items() if not (run.system == "hard_label" and k == "objective")}
-    config = TrainConfig(**{**settings, **run_overrides, "seed": run.seed, "embed_chunk_size": args.embed_chunk})
+    chunk = {"embed_chunk_size": args.embed_chunk} if args.embed_chunk else {}  # else TrainConfig's (this CPU's)
+    config = TrainConfig(**{**settings, **run_overrides, "seed": run.seed, **chunk})
     if run.system == "hard_label":
         examples = hard_label_examples(sets, queries, passages)
     else:  # as uae_encoder builds them
@@ -477,7 +478,7 @@ def main(argv=None) -> int:
                     help="candidate sources, comma-separated (default: the pipeline's, CandidateConfig.sources)")
     ap.add_argument("--reuse-labels", type=Path, help="a prepared/ folder of an earlier run with the same teacher: "
                     "its labels are reused, only new pairs go to the teacher")
-    ap.add_argument("--embed-chunk", type=int, default=8, help="texts per training forward")
+    ap.add_argument("--embed-chunk", type=int, default=0, help="texts per training forward (0: TrainConfig's)")
     ap.add_argument("--answer-queries", type=int, help="test questions per domain for LLM re-ranking and Token F1 "
                     "(default: the size's; 0 skips them)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda: where the teacher labels and students train")

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 
 # Measured on this project's 2-core CPU, idle: the main command from a fresh clone (docs/run_estimate.md).
-ENCODE_TOKENS_PER_S = 4900.0  # MiniLM-L6 at max_seq_length 256, texts cut at 4 characters a token (qasper 80 s)
+ENCODE_TOKENS_PER_S = 6400.0  # MiniLM-L6, max_seq_length 256, batch 8 (1.31x batch 64: docs/encode_batch.md)
 TEACHER_PAIRS_PER_S = 5.3  # SmolLM2-135M, 128 passage tokens; a no-passage baseline counted as half a pair
-TRAIN_TEXTS_PER_S = 12.6  # a training step reads batch_queries x (K + 1) texts, forward and backward (0.525 steps/s)
+TRAIN_TEXTS_PER_S = 14.1  # a step reads batch_queries x (K + 1) texts, forward and backward (chunks of 4: 1.12x 8's)
 STEP_OVERHEAD_S = {"raw_corpus": 1, "passages": 1, "queries": 1, "candidate_sets": 10, "utility_labels": 55,
                    "uae_encoder": 5, "faiss_index": 10, "eval_report": 20}  # loading models, the teacher, files
 

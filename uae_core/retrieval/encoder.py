@@ -44,7 +44,17 @@ def weights_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
+# Texts per forward pass in an encode. On a CPU small batches keep a layer's activations in cache: 8 was the
+# fastest measured on this project's 2-core CPU, 1.31x batch 64 (docs/encode_batch.md); a GPU wants large ones.
+ENCODE_BATCH = {"cpu": 8, "cuda": 64}
+
+
+def encode_batch_size(model: SentenceTransformer) -> int:
+    """The batch size for the model's device (ENCODE_BATCH; an accelerator other than CUDA: CUDA's)."""
+    return ENCODE_BATCH.get(model.device.type, ENCODE_BATCH["cuda"])
+
+
+def encode(model: SentenceTransformer, texts: list[str], batch_size: int | None = None,
            show_progress: bool = False) -> np.ndarray:
     """float32 [n, dim], unit norm. Sorted by length (longest first, as sentence-transformers does) for
     speed; with `show_progress`, encoded a batch at a time with a progress line every
@@ -52,10 +62,11 @@ def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
     approximate tokens (4 characters, at most max_seq_length a text): the longest texts come first, so a
     count of texts would promise too much time left."""
     dim = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+    batch_size = batch_size or encode_batch_size(model)
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     order = np.argsort([-len(t) for t in texts], kind="stable")
-    step = batch_size if show_progress else len(texts)  # the longest batch is ~8 s here: never silent for long
+    step = batch_size if show_progress else len(texts)  # a batch takes seconds at most here: never silent long
     tokens = np.minimum([len(t) // 4 + 2 for t in texts], model.max_seq_length or 512)[order].cumsum()
     report = Progress(f"encode {len(texts)} texts", unit="tokens") if show_progress else None
     if report:
@@ -71,7 +82,7 @@ def encode(model: SentenceTransformer, texts: list[str], batch_size: int = 64,
     return out
 
 
-def cached_encode(model: SentenceTransformer, texts: list[str], cache_dir: str | Path, batch_size: int = 64,
+def cached_encode(model: SentenceTransformer, texts: list[str], cache_dir: str | Path, batch_size: int | None = None,
                   show_progress: bool = False) -> np.ndarray:
     """encode(), memoised on disk by (model weights, max_seq_length, texts)."""
     digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
@@ -86,7 +97,7 @@ def cached_encode(model: SentenceTransformer, texts: list[str], cache_dir: str |
     return emb
 
 
-def embed_with_grad(model: SentenceTransformer, texts: list[str], chunk_size: int = 8) -> torch.Tensor:
+def embed_with_grad(model: SentenceTransformer, texts: list[str], chunk_size: int = 4) -> torch.Tensor:
     """Differentiable, normalised embeddings for training.
 
     Texts go through the model in length-sorted chunks, each padded only to its own longest text: passages

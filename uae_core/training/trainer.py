@@ -50,7 +50,8 @@ class TrainConfig:
         in_batch_negatives: passages of the other questions in the batch are negatives too.
         max_seq_length: student token budget per text.
         gradient_checkpointing: trade compute for memory (~3x less activation memory).
-        embed_chunk_size: texts per forward pass, length-sorted (less padding: bench/train_step.py).
+        embed_chunk_size: texts per forward pass, length-sorted: less padding, and a small CPU keeps a chunk's
+            activations in cache (4 was the fastest measured here, docs/bench_train_step.md; a GPU wants more).
         seed: shuffling and initialisation seed.
         merge_shares: after training, shares of the way back to the base weights to try (weight-space
             ensembling, WiSE-FT; uae_core.training.merge): the one with the best dev score is kept (the first
@@ -72,7 +73,7 @@ class TrainConfig:
     in_batch_negatives: bool = True
     max_seq_length: int = 256
     gradient_checkpointing: bool = False
-    embed_chunk_size: int = 8
+    embed_chunk_size: int = 4
     seed: int = 0
     merge_shares: tuple[float, ...] = (0.0, 0.5)
 
