@@ -13,10 +13,10 @@ import math
 import time
 from dataclasses import dataclass
 
-# Measured on this project's 2-core CPU, idle: the main command from a fresh clone (docs/run_estimate.md).
-ENCODE_TOKENS_PER_S = 6400.0  # MiniLM-L6, max_seq_length 256, batch 8 (1.31x batch 64: docs/encode_batch.md)
+# Measured on this project's 2-core CPU: the main command from a fresh clone (docs/run_estimate.md, docs/spine_run.md).
+ENCODE_TOKENS_PER_S = 4700.0  # MiniLM-L6, max_seq_length 256, batch 8: the run of docs/spine_run.md
 TEACHER_PAIRS_PER_S = 5.3  # SmolLM2-135M, 128 passage tokens; a no-passage baseline counted as half a pair
-TRAIN_TEXTS_PER_S = 14.1  # a step reads batch_queries x (K + 1) texts, forward and backward (chunks of 4: 1.12x 8's)
+TRAIN_TEXTS_PER_S = 11.5  # a step reads batch_queries x (K + 1) texts, forward and backward (0.48 steps/s)
 STEP_OVERHEAD_S = {"raw_corpus": 1, "passages": 1, "queries": 1, "candidate_sets": 10, "utility_labels": 55,
                    "uae_encoder": 5, "faiss_index": 10, "eval_report": 20}  # loading models, the teacher, files
 
