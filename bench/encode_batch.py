@@ -26,7 +26,7 @@ import numpy as np
 
 from uae_assets.domains import get_domain
 from uae_core.data import load_corpus
-from uae_core.retrieval.encoder import encode, encode_batch_size, load_student
+from uae_core.retrieval.encoder import approx_tokens, encode, encode_batch_size, load_student
 from uae_core.weights import DEFAULT_STUDENT
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def measure(texts: list[str], student: str, sizes: list[int], rounds: int) -> di
             seconds[size].append(time.perf_counter() - started)
             print(f"round {r + 1}/{rounds} batch {size}: {seconds[size][-1]:.1f} s", flush=True)
         load.append(os.getloadavg()[0])
-    tokens = int(sum(min(len(t) // 4 + 2, model.max_seq_length) for t in texts))
+    tokens = int(approx_tokens(model, texts).sum())
     first = embeddings[sizes[0]]
     return {"default": default, "texts": len(texts), "approx_tokens": tokens, "rounds": rounds,
             "load_avg_median": statistics.median(load),

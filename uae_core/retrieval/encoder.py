@@ -54,6 +54,12 @@ def encode_batch_size(model: SentenceTransformer) -> int:
     return ENCODE_BATCH.get(model.device.type, ENCODE_BATCH["cuda"])
 
 
+def approx_tokens(model: SentenceTransformer, texts: list[str]) -> np.ndarray:
+    """Each text's approximate token count (4 characters a token, at most max_seq_length): cheap enough to
+    count progress and rates by, without running the tokenizer."""
+    return np.minimum([len(t) // 4 + 2 for t in texts], model.max_seq_length or 512)
+
+
 def encode(model: SentenceTransformer, texts: list[str], batch_size: int | None = None,
            show_progress: bool = False) -> np.ndarray:
     """float32 [n, dim], unit norm. Sorted by length (longest first, as sentence-transformers does) for
@@ -67,7 +73,7 @@ def encode(model: SentenceTransformer, texts: list[str], batch_size: int | None 
         return np.zeros((0, dim), dtype=np.float32)
     order = np.argsort([-len(t) for t in texts], kind="stable")
     step = batch_size if show_progress else len(texts)  # a batch takes seconds at most here: never silent long
-    tokens = np.minimum([len(t) // 4 + 2 for t in texts], model.max_seq_length or 512)[order].cumsum()
+    tokens = approx_tokens(model, texts)[order].cumsum()
     report = Progress(f"encode {len(texts)} texts", unit="tokens") if show_progress else None
     if report:
         report(0, int(tokens[-1]))  # the clock starts here, after the model was loaded
@@ -97,7 +103,7 @@ def cached_encode(model: SentenceTransformer, texts: list[str], cache_dir: str |
     return emb
 
 
-def embed_with_grad(model: SentenceTransformer, texts: list[str], chunk_size: int = 4) -> torch.Tensor:
+def embed_with_grad(model: SentenceTransformer, texts: list[str], chunk_size: int) -> torch.Tensor:
     """Differentiable, normalised embeddings for training.
 
     Texts go through the model in length-sorted chunks, each padded only to its own longest text: passages
